@@ -1,0 +1,13 @@
+// Everything a user of dqp needs.
+#pragma once
+
+#include "dqp/gradients.hpp"
+#include "dqp/kkt_solver.hpp"
+#include "dqp/layer.hpp"
+#include "dqp/problem.hpp"
+#include "dqp/qp_solver.hpp"
+#include "dqp/settings.hpp"
+#include "dqp/solution.hpp"
+#include "dqp/status.hpp"
+#include "dqp/timings.hpp"
+#include "dqp/types.hpp"

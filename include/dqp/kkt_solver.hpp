@@ -1,0 +1,54 @@
+// Linear solvers for the reduced KKT system
+//
+//   K = [[P, Ãᵀ], [Ã, 0]],   Ã = [A; C_active],
+//
+// one interface, one adapter per library, a registry by name.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Dense>
+#include <Eigen/SparseCore>
+
+#include "dqp/types.hpp"
+
+namespace dqp {
+
+using KKTDense = Eigen::MatrixXd;
+using KKTSparse = Eigen::SparseMatrix<double>;
+
+class KKTFactorization {
+ public:
+  virtual ~KKTFactorization() = default;
+  // Overwrites rhs with K⁻¹ rhs (K is symmetric, so this also serves the
+  // adjoint). For a least-squares factorization: a minimizer of ||K x - rhs||.
+  virtual void solve(Eigen::Ref<Vector> rhs) const = 0;
+};
+
+struct LinearSolverInfo {
+  std::string name;
+  bool dense = false;
+  bool sparse = false;
+  bool least_squares = false;   // handles singular K
+  std::string description;
+};
+
+class LinearSolver {
+ public:
+  virtual ~LinearSolver() = default;
+  virtual LinearSolverInfo info() const = 0;
+  // Null when K is (numerically) singular or the factorization fails.
+  virtual std::unique_ptr<KKTFactorization> factorize(const KKTDense& K) const;
+  virtual std::unique_ptr<KKTFactorization> factorize(const KKTSparse& K) const;
+};
+
+// Accepts registry names and the reference package's names ("scipy LU",
+// "scipy SPLU", "qdldl", ...). Throws std::invalid_argument listing the names.
+std::unique_ptr<LinearSolver> make_linear_solver(const std::string& name);
+// The registry name a user-facing name resolves to ("auto" stays "auto").
+std::string resolve_linear_solver_name(const std::string& name);
+std::vector<LinearSolverInfo> linear_solvers();
+
+}  // namespace dqp

@@ -1,0 +1,55 @@
+// The differentiable QP layer: forward solves and prepares the derivative,
+// backward returns the gradients of a loss with respect to all six data.
+#pragma once
+
+#include <memory>
+
+#include "dqp/gradients.hpp"
+#include "dqp/problem.hpp"
+#include "dqp/qp_solver.hpp"
+#include "dqp/settings.hpp"
+#include "dqp/solution.hpp"
+
+namespace dqp {
+
+class Layer {
+ public:
+  // Throws std::invalid_argument on bad settings or unknown solver names.
+  explicit Layer(Settings settings = {});
+  // With a solver of the caller's own (settings.qp_solver is then not looked
+  // up). A null solver makes a layer for points computed elsewhere: only
+  // forward_from and backward may be called.
+  Layer(Settings settings, std::shared_ptr<const QPSolver> solver);
+
+  const Settings& settings() const { return settings_; }
+
+  // Solves with the configured solver, finds the active set and factors the
+  // reduced KKT system. `warm` (may be null) warm-starts the solver when
+  // settings().warm_start is on. Bad data throws; a failed solve is reported
+  // in Solution::status.
+  Solution forward(const DenseProblem& problem, const Solution* warm = nullptr) const;
+  Solution forward(const SparseProblem& problem, const Solution* warm = nullptr) const;
+
+  // Same, for a point computed elsewhere (for example by a Python solver):
+  // everything after the solve runs here.
+  Solution forward_from(const DenseProblem& problem, PrimalDual point) const;
+  Solution forward_from(const SparseProblem& problem, PrimalDual point) const;
+
+  // Vector-Jacobian products. dz (n), dlam (p), dmu (m) are the gradients of
+  // the loss with respect to the outputs; dlam and dmu may be empty (zero).
+  // Throws std::invalid_argument when the solution is not differentiable.
+  DenseGradients backward(const DenseProblem& problem, const Solution& solution,
+                          const VectorView& dz, const VectorView& dlam,
+                          const VectorView& dmu) const;
+  SparseGradients backward(const SparseProblem& problem, const Solution& solution,
+                           const VectorView& dz, const VectorView& dlam,
+                           const VectorView& dmu) const;
+
+ private:
+  const QPSolver& solver() const;
+
+  Settings settings_;
+  std::shared_ptr<const QPSolver> solver_;
+};
+
+}  // namespace dqp

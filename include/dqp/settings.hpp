@@ -1,0 +1,57 @@
+// Every option of the layer, with its default, validated in one place.
+#pragma once
+
+#include <string>
+
+namespace dqp {
+
+struct Settings {
+  // Forward solver, by registry name (see qp_solver.hpp).
+  std::string qp_solver = "proxqp";
+  // Linear solver for the reduced KKT system, by registry name (see
+  // kkt_solver.hpp); "auto" picks by the problem's storage.
+  std::string lin_solver = "auto";
+
+  double eps_abs = 1e-6;     // solver's absolute tolerance
+  double eps_rel = 0.0;      // solver's relative tolerance
+  int max_iter = 10000;      // solver's iteration limit
+
+  // A row i of C is active when d_i - C_i z < eps_active (a distance when
+  // normalize_constraints is on).
+  double eps_active = 1e-5;
+
+  // Use the solver's duals. When false (or when the solver returns none) the
+  // duals are recovered from the reduced KKT system.
+  bool dual_available = true;
+
+  // Scale every row of [C d] and [A b] to unit norm before solving; duals are
+  // rescaled back, so every output is that of the original problem.
+  bool normalize_constraints = false;
+  // Rows whose norm is below this are left unscaled.
+  double normalize_floor = 1e-7;
+
+  // Grow the active set by near-active rows while the KKT residual falls.
+  bool refine_active = false;
+
+  // Re-solve the reduced KKT system and take its (z, duals) when that point
+  // satisfies the full KKT conditions: exact outputs from a loose solver.
+  bool polish = true;
+
+  // An active row whose dual is below this is weakly active (degenerate).
+  double weak_dual_tol = 1e-8;
+
+  // P must satisfy ||P - P^T||_F <= symmetry_tol * max(1, ||P||_F).
+  double symmetry_tol = 1e-8;
+  // Check that P is positive semidefinite (costly: one factorization).
+  bool check_psd = false;
+  // Reject NaN and Inf in the data.
+  bool check_finite = true;
+
+  bool warm_start = false;   // start the solver from a previous solution
+  bool verbose = false;      // let the solver print
+
+  // Throws std::invalid_argument naming the first bad field.
+  void validate() const;
+};
+
+}  // namespace dqp

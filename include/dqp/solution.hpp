@@ -1,0 +1,48 @@
+// What a forward pass returns.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dqp/status.hpp"
+#include "dqp/timings.hpp"
+#include "dqp/types.hpp"
+
+namespace dqp {
+
+class ReducedKKT;
+
+// Why the derivative at a solution is not unique. A degenerate solution still
+// gets a finite derivative: the least-squares (minimum-norm for dense data)
+// solution of the reduced KKT system.
+enum Degeneracy : unsigned {
+  kNotDegenerate = 0,
+  kTooManyActive = 1u << 0,   // p + |active| > n
+  kSingularKKT = 1u << 1,     // the reduced KKT matrix is (numerically) singular
+  kWeaklyActive = 1u << 2,    // an active row has a (near) zero dual
+};
+
+std::string describe_degeneracy(unsigned flags);
+
+struct Solution {
+  Status status = Status::NotSolved;
+  Vector z;     // primal solution (n)
+  Vector lam;   // equality duals (p)
+  Vector mu;    // inequality duals (m), exactly zero outside the active set
+  std::vector<Index> active;   // active rows of C, ascending
+  unsigned degeneracy = kNotDegenerate;
+  bool polished = false;         // z and duals come from the reduced KKT solve
+  bool duals_recovered = false;  // duals were computed by dqp, not the solver
+  int iterations = 0;            // solver iterations
+  double kkt_residual = 0.0;     // infinity norm of the KKT conditions' residual
+  Timings timings;
+
+  // Factorization of the reduced KKT system, kept for the backward pass.
+  std::shared_ptr<const ReducedKKT> kkt;
+
+  bool differentiable() const { return kkt != nullptr; }
+  bool degenerate() const { return degeneracy != kNotDegenerate; }
+};
+
+}  // namespace dqp

@@ -1,0 +1,115 @@
+// Layer::backward: one solve with the factored reduced KKT system, then the
+// gradient formulas of DESIGN.md:
+//   K w = [dz; dlam; dmu_J],  (δz, δλ, δμ) = -w,
+//   ∇P = ½(δz zᵀ + z δzᵀ), ∇q = δz, ∇A = δλ zᵀ + λ δzᵀ, ∇b = -δλ,
+//   ∇C_J = δμ zᵀ + μ_J δzᵀ, ∇d_J = -δμ, and zero on inactive rows.
+#include <stdexcept>
+#include <string>
+
+#include "dqp/layer.hpp"
+#include "reduced_kkt.hpp"
+
+namespace dqp {
+namespace {
+
+struct Adjoint {
+  Vector dz, dlam, dmu_active;
+};
+
+void check_size(const VectorView& v, Index expected, const char* name, bool optional) {
+  if (optional && v.size() == 0) return;
+  if (v.size() != expected)
+    throw std::invalid_argument(std::string(name) + " must have " + std::to_string(expected) +
+                                " entries, got " + std::to_string(v.size()));
+}
+
+template <class Problem>
+Adjoint solve_adjoint(const Problem& qp, const Solution& solution, const VectorView& dz,
+                      const VectorView& dlam, const VectorView& dmu) {
+  if (!solution.differentiable())
+    throw std::invalid_argument(std::string("cannot differentiate a solution with status '") +
+                                to_string(solution.status) +
+                                "': only optimal solutions have a derivative");
+  const ReducedKKT& kkt = *solution.kkt;
+  const Index n = qp.n(), p = qp.p();
+  if (kkt.n() != n || kkt.p() != p || solution.mu.size() != qp.m())
+    throw std::invalid_argument("the solution does not belong to this problem (sizes differ)");
+  check_size(dz, n, "dz", false);
+  check_size(dlam, p, "dlam", true);
+  check_size(dmu, qp.m(), "dmu", true);
+  if (!dz.allFinite() || (dlam.size() && !dlam.allFinite()) || (dmu.size() && !dmu.allFinite()))
+    throw std::invalid_argument("the incoming gradients contain NaN or Inf");
+
+  const auto& active = kkt.active();
+  const Index k = static_cast<Index>(active.size());
+  Vector rhs = Vector::Zero(kkt.size());
+  rhs.head(n) = dz;
+  if (dlam.size()) rhs.segment(n, p) = dlam;
+  if (dmu.size())
+    for (Index i = 0; i < k; ++i) rhs[n + p + i] = dmu[active[i]];
+  const Vector w = kkt.solve(std::move(rhs));
+  return {-w.head(n), -w.segment(n, p), -w.tail(k)};
+}
+
+}  // namespace
+
+DenseGradients Layer::backward(const DenseProblem& qp, const Solution& solution,
+                               const VectorView& dz, const VectorView& dlam,
+                               const VectorView& dmu) const {
+  const Adjoint adj = solve_adjoint(qp, solution, dz, dlam, dmu);
+  const Vector& z = solution.z;
+  const Index n = qp.n(), m = qp.m(), p = qp.p();
+  DenseGradients g;
+  g.P = 0.5 * (adj.dz * z.transpose() + z * adj.dz.transpose());
+  g.q = adj.dz;
+  g.A = adj.dlam * z.transpose() + solution.lam * adj.dz.transpose();
+  if (p == 0) g.A.resize(0, n);
+  g.b = -adj.dlam;
+  g.C = RowMatrix::Zero(m, n);
+  g.d = Vector::Zero(m);
+  const auto& active = solution.kkt->active();
+  for (std::size_t i = 0; i < active.size(); ++i) {
+    const Index row = active[i];
+    g.C.row(row) = adj.dmu_active[i] * z.transpose() + solution.mu[row] * adj.dz.transpose();
+    g.d[row] = -adj.dmu_active[i];
+  }
+  return g;
+}
+
+SparseGradients Layer::backward(const SparseProblem& qp, const Solution& solution,
+                                const VectorView& dz, const VectorView& dlam,
+                                const VectorView& dmu) const {
+  const Adjoint adj = solve_adjoint(qp, solution, dz, dlam, dmu);
+  const Vector& z = solution.z;
+  SparseGradients g;
+  g.q = adj.dz;
+  g.b = -adj.dlam;
+  g.d = Vector::Zero(qp.m());
+
+  // Values in the input's own storage order: entry k of the CSC arrays.
+  g.P.resize(qp.P.nonZeros());
+  for (Index j = 0, k = 0; j < qp.P.outerSize(); ++j)
+    for (SparseView::InnerIterator it(qp.P, j); it; ++it, ++k)
+      g.P[k] = 0.5 * (adj.dz[it.row()] * z[j] + z[it.row()] * adj.dz[j]);
+
+  g.A.resize(qp.A.nonZeros());
+  for (Index j = 0, k = 0; j < qp.A.outerSize(); ++j)
+    for (SparseView::InnerIterator it(qp.A, j); it; ++it, ++k)
+      g.A[k] = adj.dlam[it.row()] * z[j] + solution.lam[it.row()] * adj.dz[j];
+
+  std::vector<Index> position(qp.m(), -1);
+  const auto& active = solution.kkt->active();
+  for (std::size_t i = 0; i < active.size(); ++i) {
+    position[active[i]] = static_cast<Index>(i);
+    g.d[active[i]] = -adj.dmu_active[i];
+  }
+  g.C.resize(qp.C.nonZeros());
+  for (Index j = 0, k = 0; j < qp.C.outerSize(); ++j)
+    for (SparseView::InnerIterator it(qp.C, j); it; ++it, ++k) {
+      const Index pos = position[it.row()];
+      g.C[k] = pos < 0 ? 0.0 : adj.dmu_active[pos] * z[j] + solution.mu[it.row()] * adj.dz[j];
+    }
+  return g;
+}
+
+}  // namespace dqp

@@ -1,0 +1,63 @@
+// The few operations on problem data that differ between dense and sparse
+// storage. Everything else in the core is written once, over both.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "dqp/kkt_solver.hpp"
+#include "dqp/problem.hpp"
+
+namespace dqp::core {
+
+// Euclidean norm of each row.
+Vector row_norms(const DenseView& M);
+Vector row_norms(const SparseView& M);
+
+// diag(scale) · M, owned.
+RowMatrix scale_rows(const DenseView& M, const Vector& scale);
+SparseMatrix scale_rows(const SparseView& M, const Vector& scale);
+
+// K̂ = [[P, (SÃ)ᵀ], [SÃ, 0]] with Ã = [A; C_active] and S = diag(row_scale).
+KKTDense assemble_kkt(const DenseProblem& qp, const std::vector<Index>& active,
+                      const Vector& row_scale);
+KKTSparse assemble_kkt(const SparseProblem& qp, const std::vector<Index>& active,
+                       const Vector& row_scale);
+
+// argmin_y ||Ãᵀ y + g|| with Ã = [A; C_rows]; returns y and the residual norm.
+struct LeastSquares {
+  Vector y;
+  double residual = 0.0;
+};
+LeastSquares solve_dual_least_squares(const DenseProblem& qp, const std::vector<Index>& rows,
+                                      const Vector& g);
+LeastSquares solve_dual_least_squares(const SparseProblem& qp, const std::vector<Index>& rows,
+                                      const Vector& g);
+
+// Owning storage for a row-normalized copy of a problem.
+struct DenseStorage {
+  RowMatrix C, A;
+  Vector d, b;
+  DenseProblem view(const DenseProblem& original) const {
+    return {original.P, original.q, C, d, A, b};
+  }
+};
+struct SparseStorage {
+  SparseMatrix C, A;
+  Vector d, b;
+  SparseProblem view(const SparseProblem& original) const {
+    return {original.P,
+            original.q,
+            SparseView(C.rows(), C.cols(), C.nonZeros(), C.outerIndexPtr(), C.innerIndexPtr(),
+                       C.valuePtr()),
+            d,
+            SparseView(A.rows(), A.cols(), A.nonZeros(), A.outerIndexPtr(), A.innerIndexPtr(),
+                       A.valuePtr()),
+            b};
+  }
+};
+template <class Problem> struct StorageOf;
+template <> struct StorageOf<DenseProblem> { using type = DenseStorage; };
+template <> struct StorageOf<SparseProblem> { using type = SparseStorage; };
+
+}  // namespace dqp::core

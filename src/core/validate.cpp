@@ -1,0 +1,137 @@
+// Input validation, in one place: every message names the argument.
+#include <Eigen/Eigenvalues>
+#include <Eigen/SparseCholesky>
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "dqp/problem.hpp"
+#include "dqp/settings.hpp"
+
+namespace dqp {
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw std::invalid_argument(message); }
+
+std::string shape(Index rows, Index cols) {
+  return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
+}
+
+template <class M>
+void check_matrix_shape(const M& matrix, Index rows, Index n, const char* name,
+                        const char* rhs_name) {
+  // A constraint matrix with no rows may come as (0, 0).
+  if (rows == 0 && matrix.rows() == 0) return;
+  if (matrix.rows() != rows || matrix.cols() != n) {
+    std::ostringstream out;
+    out << name << " must have shape " << shape(rows, n) << " to match " << rhs_name
+        << " and q, got " << shape(matrix.rows(), matrix.cols());
+    fail(out.str());
+  }
+}
+
+void check_finite(const VectorView& v, const char* name) {
+  if (!v.allFinite()) fail(std::string(name) + " contains NaN or Inf");
+}
+
+double relative_asymmetry_dense(const DenseView& P) {
+  const double norm = P.norm();
+  return (P - P.transpose()).norm() / std::max(1.0, norm);
+}
+
+double relative_asymmetry_sparse(const SparseView& P) {
+  const SparseMatrix transposed = P.transpose();
+  const SparseMatrix difference = SparseMatrix(P) - transposed;
+  return difference.norm() / std::max(1.0, P.norm());
+}
+
+void check_psd_dense(const DenseView& P) {
+  if (P.rows() == 0) return;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(Eigen::MatrixXd(P), Eigen::EigenvaluesOnly);
+  const double smallest = eig.eigenvalues().minCoeff();
+  const double tolerance = 1e-10 * std::max(1.0, eig.eigenvalues().cwiseAbs().maxCoeff());
+  if (smallest < -tolerance) {
+    std::ostringstream out;
+    out << "P must be positive semidefinite (check_psd is on), but its smallest eigenvalue is "
+        << smallest;
+    fail(out.str());
+  }
+}
+
+// Sylvester's law of inertia: P + δI is positive definite iff P has no
+// eigenvalue below -δ, and then every pivot of its LDLᵀ factorization is > 0.
+void check_psd_sparse(const SparseView& P) {
+  if (P.rows() == 0) return;
+  const double scale = std::max(1.0, P.coeffs().cwiseAbs().maxCoeff());
+  Eigen::SparseMatrix<double> shifted = Eigen::SparseMatrix<double>(P.cast<double>());
+  Eigen::SparseMatrix<double> identity(P.rows(), P.cols());
+  identity.setIdentity();
+  shifted += (1e-10 * scale) * identity;
+  Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>> ldlt(shifted);
+  if (ldlt.info() != Eigen::Success || ldlt.vectorD().minCoeff() <= 0.0)
+    fail("P must be positive semidefinite (check_psd is on), but its LDL^T factorization "
+         "has a non-positive pivot");
+}
+
+template <class Problem>
+void check_common(const Problem& qp, const Settings& settings) {
+  const Index n = qp.n();
+  if (n == 0) fail("q must have at least one entry (the problem has no variables)");
+  if (qp.P.rows() != n || qp.P.cols() != n)
+    fail("P must have shape " + shape(n, n) + " to match q, got " +
+         shape(qp.P.rows(), qp.P.cols()));
+  check_matrix_shape(qp.C, qp.m(), n, "C", "d");
+  check_matrix_shape(qp.A, qp.p(), n, "A", "b");
+  if (settings.check_finite) {
+    check_finite(qp.q, "q");
+    check_finite(qp.d, "d");
+    check_finite(qp.b, "b");
+  }
+}
+
+template <class M>
+void check_finite_matrix(const M& matrix, const char* name) {
+  if (!matrix.allFinite()) fail(std::string(name) + " contains NaN or Inf");
+}
+
+void check_finite_matrix(const SparseView& matrix, const char* name) {
+  if (matrix.nonZeros() > 0 && !matrix.coeffs().allFinite())
+    fail(std::string(name) + " contains NaN or Inf");
+}
+
+void check_symmetry(double asymmetry, const Settings& settings) {
+  if (asymmetry > settings.symmetry_tol) {
+    std::ostringstream out;
+    out << "P must be symmetric with both triangles stored: ||P - P^T||_F / max(1, ||P||_F) = "
+        << asymmetry << " exceeds symmetry_tol = " << settings.symmetry_tol;
+    fail(out.str());
+  }
+}
+
+}  // namespace
+
+void validate(const DenseProblem& qp, const Settings& settings) {
+  check_common(qp, settings);
+  if (settings.check_finite) {
+    check_finite_matrix(qp.P, "P");
+    check_finite_matrix(qp.C, "C");
+    check_finite_matrix(qp.A, "A");
+  }
+  check_symmetry(relative_asymmetry_dense(qp.P), settings);
+  if (settings.check_psd) check_psd_dense(qp.P);
+}
+
+void validate(const SparseProblem& qp, const Settings& settings) {
+  check_common(qp, settings);
+  if (settings.check_finite) {
+    check_finite_matrix(qp.P, "P");
+    check_finite_matrix(qp.C, "C");
+    check_finite_matrix(qp.A, "A");
+  }
+  check_symmetry(relative_asymmetry_sparse(qp.P), settings);
+  if (settings.check_psd) check_psd_sparse(qp.P);
+}
+
+}  // namespace dqp

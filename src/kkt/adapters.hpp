@@ -1,0 +1,20 @@
+// Constructors of the linear-solver adapters, one per file in this folder.
+// Adding a linear solver is adding a file and one line in registry.cpp.
+#pragma once
+
+#include <memory>
+
+#include "dqp/kkt_solver.hpp"
+
+namespace dqp::kkt {
+
+std::unique_ptr<LinearSolver> make_dense_lu();
+std::unique_ptr<LinearSolver> make_dense_cod();
+std::unique_ptr<LinearSolver> make_sparse_ldlt();
+std::unique_ptr<LinearSolver> make_sparse_lu();
+std::unique_ptr<LinearSolver> make_sparse_qr();
+
+// Relative size below which a pivot counts as zero.
+inline constexpr double kSingularPivot = 1e-13;
+
+}  // namespace dqp::kkt

@@ -1,0 +1,34 @@
+// Dense complete orthogonal decomposition (Eigen): rank revealing, gives the
+// minimum-norm least-squares solution of a singular K. The degenerate path.
+#include <Eigen/QR>
+
+#include "adapters.hpp"
+
+namespace dqp::kkt {
+namespace {
+
+class DenseCODFactorization final : public KKTFactorization {
+ public:
+  explicit DenseCODFactorization(const KKTDense& K) : cod_(K) {}
+  void solve(Eigen::Ref<Vector> rhs) const override { rhs = cod_.solve(rhs); }
+
+ private:
+  Eigen::CompleteOrthogonalDecomposition<KKTDense> cod_;
+};
+
+class DenseCOD final : public LinearSolver {
+ public:
+  LinearSolverInfo info() const override {
+    return {"cod", true, false, true,
+            "dense complete orthogonal decomposition, minimum-norm least squares (Eigen)"};
+  }
+  std::unique_ptr<KKTFactorization> factorize(const KKTDense& K) const override {
+    return std::make_unique<DenseCODFactorization>(K);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<LinearSolver> make_dense_cod() { return std::make_unique<DenseCOD>(); }
+
+}  // namespace dqp::kkt

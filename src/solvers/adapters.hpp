@@ -1,0 +1,13 @@
+// Constructors of the forward-solver adapters. Adding a solver is adding a
+// file (or a pair dense/sparse) and one line in registry.cpp.
+#pragma once
+
+#include <memory>
+
+#include "dqp/qp_solver.hpp"
+
+namespace dqp::solvers {
+
+std::unique_ptr<QPSolver> make_proxqp();
+
+}  // namespace dqp::solvers

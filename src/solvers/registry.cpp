@@ -1,0 +1,38 @@
+// Forward solvers by name.
+#include <functional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "adapters.hpp"
+
+namespace dqp {
+namespace {
+
+using Factory = std::function<std::unique_ptr<QPSolver>()>;
+
+const std::vector<std::pair<std::string, Factory>>& registry() {
+  static const std::vector<std::pair<std::string, Factory>> entries = {
+      {"proxqp", solvers::make_proxqp},
+  };
+  return entries;
+}
+
+}  // namespace
+
+std::unique_ptr<QPSolver> make_qp_solver(const std::string& name) {
+  for (const auto& [known, factory] : registry())
+    if (known == name) return factory();
+  std::string names;
+  for (const auto& [known, factory] : registry()) names += (names.empty() ? "'" : ", '") + known + "'";
+  throw std::invalid_argument("qp_solver: unknown native solver '" + name + "'; native solvers are " +
+                              names);
+}
+
+std::vector<SolverInfo> qp_solvers() {
+  std::vector<SolverInfo> infos;
+  for (const auto& [name, factory] : registry()) infos.push_back(factory()->info());
+  return infos;
+}
+
+}  // namespace dqp
