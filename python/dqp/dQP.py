@@ -1,0 +1,41 @@
+"""The seed package's API: ``from dqp import dQP``.
+
+    settings = dQP.build_settings(qp_solver="osqp", lin_solver="qdldl", empty_batch=False)
+    layer = dQP.dQP_layer(settings=settings)
+    z, lam, mu, t_solve, t_total = layer(P, q, C, d)   # A, b optional
+
+Outputs match the reference: z, the equality duals λ, all inequality duals μ
+(exactly zero off the active set), and the solve and total times (None unless
+``time=True``). ``empty_batch=True`` (the default) gives a single problem a
+leading batch axis of size 1. ``layer.active`` and ``layer.nActive`` describe
+the active set of the last call.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from ._settings import build_settings
+from ._layer import QPLayer
+
+__all__ = ["build_settings", "dQP_layer"]
+
+
+class dQP_layer(QPLayer):  # noqa: N801 - the seed's name
+    """Seed-compatible differentiable QP layer; see :func:`build_settings`."""
+
+    def __init__(self, settings: Optional[dict] = None):
+        settings = build_settings() if settings is None else build_settings(**settings)
+        torch_options = dict(settings)
+        super().__init__(**torch_options)
+        # The seed exposes every setting as an attribute of the layer.
+        for key, value in settings.items():
+            if not hasattr(type(self), key):
+                setattr(self, key, value)
+
+    def forward(self, P, q, C=None, d=None, A=None, b=None):
+        z, lam, mu, t_solve, t_total = self._run(P, q, C, d, A, b, self.settings["solve_type"])
+        if self.settings["time"]:
+            if self.settings["verbose"]:
+                print(f"### Time solve: {t_solve:.3e} s, total: {t_total:.3e} s")
+            return z, lam, mu, t_solve, t_total
+        return z, lam, mu, None, None

@@ -1,0 +1,155 @@
+// Layer bindings. Dense arrays arrive as Eigen::Ref (zero-copy for C-contiguous
+// float64); sparse matrices as (rows, cols, indptr, indices, data) CSC tuples
+// mapped without copies. Every numerical call releases the GIL.
+#include <nanobind/eigen/dense.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "dqp/layer.hpp"
+#include "expose.hpp"
+
+namespace nb = nanobind;
+
+namespace dqp::python {
+namespace {
+
+using IndexArray = nb::ndarray<const Index, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using ValueArray = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using CSC = std::tuple<Index, Index, IndexArray, IndexArray, ValueArray>;
+
+// Checks the structure, since Eigen trusts it blindly.
+SparseView view_csc(const CSC& csc, const char* name) {
+  const auto& [rows, cols, indptr, indices, data] = csc;
+  auto fail = [name](const std::string& what) {
+    throw std::invalid_argument(std::string(name) + " (CSC): " + what);
+  };
+  if (rows < 0 || cols < 0) fail("negative shape");
+  if (static_cast<Index>(indptr.shape(0)) != cols + 1)
+    fail("indptr must have cols + 1 = " + std::to_string(cols + 1) + " entries, got " +
+         std::to_string(indptr.shape(0)));
+  const Index nnz = static_cast<Index>(data.shape(0));
+  if (static_cast<Index>(indices.shape(0)) != nnz) fail("indices and data differ in length");
+  const Index* ptr = indptr.data();
+  if (ptr[0] != 0 || ptr[cols] != nnz) fail("indptr must start at 0 and end at nnz");
+  for (Index j = 0; j < cols; ++j)
+    if (ptr[j + 1] < ptr[j]) fail("indptr must be non-decreasing");
+  const Index* idx = indices.data();
+  for (Index k = 0; k < nnz; ++k)
+    if (idx[k] < 0 || idx[k] >= rows) fail("row index out of range");
+  return SparseView(rows, cols, nnz, ptr, idx, data.data());
+}
+
+SparseProblem sparse_problem(const CSC& P, const VectorView& q, const CSC& C, const VectorView& d,
+                             const CSC& A, const VectorView& b) {
+  return {view_csc(P, "P"), q, view_csc(C, "C"), d, view_csc(A, "A"), b};
+}
+
+PrimalDual make_point(const Vector& z, const Vector& lam, const Vector& mu, bool has_duals,
+                      Status status) {
+  PrimalDual point;
+  point.z = z;
+  point.lam = lam;
+  point.mu = mu;
+  point.has_duals = has_duals;
+  point.status = status;
+  return point;
+}
+
+using WarmStart = std::optional<const Solution*>;
+const Solution* warm_ptr(const WarmStart& warm) { return warm ? *warm : nullptr; }
+
+}  // namespace
+
+void expose_layer(nb::module_& m) {
+  nb::enum_<Status>(m, "Status")
+      .value("optimal", Status::Optimal)
+      .value("primal_infeasible", Status::PrimalInfeasible)
+      .value("dual_infeasible", Status::DualInfeasible)
+      .value("max_iterations", Status::MaxIterations)
+      .value("numerical_error", Status::NumericalError)
+      .value("invalid_input", Status::InvalidInput)
+      .value("not_solved", Status::NotSolved);
+
+  nb::class_<Layer>(m, "Layer")
+      .def("__init__",
+           [](Layer* self, const Settings& settings, bool native) {
+             if (native)
+               new (self) Layer(settings);
+             else
+               new (self) Layer(settings, nullptr);
+           },
+           nb::arg("settings"), nb::arg("native") = true,
+           "native=False makes a layer whose points come from forward_from_* (Python solvers).")
+      .def_prop_ro("settings", &Layer::settings)
+      .def("forward_dense",
+           [](const Layer& layer, const DenseView& P, const VectorView& q, const DenseView& C,
+              const VectorView& d, const DenseView& A, const VectorView& b, WarmStart warm) {
+             return layer.forward(DenseProblem{P, q, C, d, A, b}, warm_ptr(warm));
+           },
+           nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
+           nb::arg("warm") = nb::none(), nb::call_guard<nb::gil_scoped_release>())
+      .def("forward_sparse",
+           [](const Layer& layer, const CSC& P, const VectorView& q, const CSC& C,
+              const VectorView& d, const CSC& A, const VectorView& b, WarmStart warm) {
+             return layer.forward(sparse_problem(P, q, C, d, A, b), warm_ptr(warm));
+           },
+           nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
+           nb::arg("warm") = nb::none(), nb::call_guard<nb::gil_scoped_release>())
+      .def("forward_from_dense",
+           [](const Layer& layer, const DenseView& P, const VectorView& q, const DenseView& C,
+              const VectorView& d, const DenseView& A, const VectorView& b, const Vector& z,
+              const Vector& lam, const Vector& mu, bool has_duals, Status status) {
+             return layer.forward_from(DenseProblem{P, q, C, d, A, b},
+                                       make_point(z, lam, mu, has_duals, status));
+           },
+           nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
+           nb::arg("z"), nb::arg("lam"), nb::arg("mu"), nb::arg("has_duals"), nb::arg("status"),
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("forward_from_sparse",
+           [](const Layer& layer, const CSC& P, const VectorView& q, const CSC& C,
+              const VectorView& d, const CSC& A, const VectorView& b, const Vector& z,
+              const Vector& lam, const Vector& mu, bool has_duals, Status status) {
+             return layer.forward_from(sparse_problem(P, q, C, d, A, b),
+                                       make_point(z, lam, mu, has_duals, status));
+           },
+           nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
+           nb::arg("z"), nb::arg("lam"), nb::arg("mu"), nb::arg("has_duals"), nb::arg("status"),
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("backward_dense",
+           [](const Layer& layer, const DenseView& P, const VectorView& q, const DenseView& C,
+              const VectorView& d, const DenseView& A, const VectorView& b,
+              const Solution& solution, const VectorView& dz, const VectorView& dlam,
+              const VectorView& dmu) {
+             DenseGradients g =
+                 layer.backward(DenseProblem{P, q, C, d, A, b}, solution, dz, dlam, dmu);
+             return std::make_tuple(std::move(g.P), std::move(g.q), std::move(g.C),
+                                    std::move(g.d), std::move(g.A), std::move(g.b));
+           },
+           nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
+           nb::arg("solution"), nb::arg("dz"), nb::arg("dlam"), nb::arg("dmu"),
+           nb::call_guard<nb::gil_scoped_release>(),
+           "Gradients (P, q, C, d, A, b) of a loss whose gradients in (z, lam, mu) are given.")
+      .def("backward_sparse",
+           [](const Layer& layer, const CSC& P, const VectorView& q, const CSC& C,
+              const VectorView& d, const CSC& A, const VectorView& b, const Solution& solution,
+              const VectorView& dz, const VectorView& dlam, const VectorView& dmu) {
+             SparseGradients g =
+                 layer.backward(sparse_problem(P, q, C, d, A, b), solution, dz, dlam, dmu);
+             return std::make_tuple(std::move(g.P), std::move(g.q), std::move(g.C),
+                                    std::move(g.d), std::move(g.A), std::move(g.b));
+           },
+           nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
+           nb::arg("solution"), nb::arg("dz"), nb::arg("dlam"), nb::arg("dmu"),
+           nb::call_guard<nb::gil_scoped_release>(),
+           "Gradients (P values, q, C values, d, A values, b); values in CSC storage order.");
+}
+
+}  // namespace dqp::python

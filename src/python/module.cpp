@@ -1,0 +1,11 @@
+// dqp._core: the C++ core seen from Python. Thin on purpose: the torch layer,
+// input parsing and the qpsolvers bridge live in python/dqp.
+#include "expose.hpp"
+
+NB_MODULE(_core, m) {
+  m.doc() = "dqp C++ core: differentiable QP forward and backward passes";
+  dqp::python::expose_settings(m);
+  dqp::python::expose_solution(m);
+  dqp::python::expose_layer(m);
+  dqp::python::expose_registry(m);
+}
