@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything dqp needs on a fresh Debian machine with Python >= 3.9,
+# then builds and installs dqp itself (the C++ extension compiles: ~2 min).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: the C++ toolchain and GoogleTest for the C++ test suite.
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  missing=()
+  for package in g++ cmake libgtest-dev; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+fi
+
+python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+# A pinned CPU build: an unpinned torch pulls a multi-GB CUDA build.
+python -m pip install -q "torch==2.13.0"
+# Eigen and ProxSuite headers (cmeel wheels) for the C++ library and its tests.
+python -m pip install -q scikit-build-core nanobind cmeel-eigen cmeel-simde libproxsuite
+python -m pip install -q ".[solvers,test]"
+python -c "import dqp; print('dqp', dqp.__version__, 'installed; solvers:', ', '.join(sorted(dqp.available_solvers())))"
