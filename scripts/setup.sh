@@ -20,6 +20,6 @@ python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 # A pinned CPU build: an unpinned torch pulls a multi-GB CUDA build.
 python -m pip install -q "torch==2.13.0"
 # Eigen and ProxSuite headers (cmeel wheels) for the C++ library and its tests.
-python -m pip install -q scikit-build-core nanobind cmeel-eigen cmeel-simde libproxsuite
+python -m pip install -q scikit-build-core nanobind cmeel-eigen cmeel-simde "libproxsuite==0.7.3"
 python -m pip install -q ".[solvers,test]"
 python -c "import dqp; print('dqp', dqp.__version__, 'installed; solvers:', ', '.join(sorted(dqp.available_solvers())))"

@@ -4,6 +4,9 @@
 
 NB_MODULE(_core, m) {
   m.doc() = "dqp C++ core: differentiable QP forward and backward passes";
+  // Solutions live on in autograd graphs and tracebacks until interpreter
+  // exit; nanobind's exit-time leak report would be noise, not a bug.
+  nanobind::set_leak_warnings(false);
   dqp::python::expose_settings(m);
   dqp::python::expose_solution(m);
   dqp::python::expose_layer(m);
