@@ -1,1 +1,202 @@
+// Degenerate solutions: the derivative is not unique (or the reduced KKT
+// matrix is singular), yet everything stays finite and the solution says why.
+#include <string>
+
+#include <gtest/gtest.h>
+
 #include "test_helpers.hpp"
+
+namespace dqp::test {
+namespace {
+
+constexpr double kExact = 1e-8;
+
+template <class Gradients>
+bool all_finite(const Gradients& g) {
+  return g.P.allFinite() && g.q.allFinite() && g.C.allFinite() && g.d.allFinite() &&
+         g.A.allFinite() && g.b.allFinite();
+}
+
+// Backward with incoming gradients on every output.
+template <class QP>
+auto backward_all(const Layer& layer, const QP& qp, const Solution& s) {
+  const Vector dz = Vector::LinSpaced(qp.n(), 1.0, 2.0);
+  const Vector dlam = Vector::Constant(qp.p(), 0.5);
+  const Vector dmu = Vector::Constant(qp.m(), -0.25);
+  return layer.backward(qp.view(), s, dz, dlam, dmu);
+}
+
+// Backward with an incoming gradient on z only.
+template <class QP>
+auto backward_z(const Layer& layer, const QP& qp, const Solution& s) {
+  return layer.backward(qp.view(), s, Vector::LinSpaced(qp.n(), 1.0, 2.0), Vector(), Vector());
+}
+
+bool has(unsigned flags, Degeneracy bit) { return (flags & bit) != 0; }
+
+// Three constraints through the vertex (1, 1) of the plane: z1 >= 1, z2 >= 1,
+// z1 + z2 >= 2; min ½||z||². The duals are not unique.
+DenseQP vertex_problem() {
+  DenseQP qp;
+  qp.P = RowMatrix::Identity(2, 2);
+  qp.q = Vector::Zero(2);
+  qp.C.resize(3, 2);
+  qp.C << -1, 0, 0, -1, -1, -1;
+  qp.d = Eigen::Vector3d(-1, -1, -2);
+  qp.A = RowMatrix(0, 2);
+  qp.b = Vector(0);
+  return qp;
+}
+
+template <class QP>
+void check_vertex(const QP& qp) {
+  const Layer layer;
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 1), kExact));
+  EXPECT_EQ(s.active, (std::vector<Index>{0, 1, 2}));
+  EXPECT_TRUE(s.degenerate());
+  EXPECT_TRUE(has(s.degeneracy, kTooManyActive)) << describe_degeneracy(s.degeneracy);
+  EXPECT_TRUE(has(s.degeneracy, kSingularKKT)) << describe_degeneracy(s.degeneracy);
+  EXPECT_TRUE(s.mu.allFinite());
+  EXPECT_LE(kkt_violation(qp.view(), s), 1e-6);  // any dual in the solution set
+
+  EXPECT_TRUE(all_finite(backward_all(layer, qp, s)));
+  const auto g = backward_z(layer, qp, s);
+  EXPECT_TRUE(all_finite(g));
+  // z is pinned to the vertex whatever q and P do nearby: those parts of the
+  // derivative are unique, and zero.
+  EXPECT_TRUE(near_relative(g.q, Vector::Zero(2), kExact, 1.0)) << "q";
+  EXPECT_LE(g.P.cwiseAbs().maxCoeff(), kExact) << "P";
+}
+
+TEST(Degenerate, MoreActiveThanVariablesDense) { check_vertex(vertex_problem()); }
+TEST(Degenerate, MoreActiveThanVariablesSparse) { check_vertex(to_sparse(vertex_problem())); }
+
+// z1 + z2 = 1 stated twice (once scaled): Ã has dependent rows, lam is not
+// unique, z is.
+DenseQP dependent_equalities_problem() {
+  DenseQP qp;
+  qp.P = RowMatrix::Identity(2, 2);
+  qp.q = Vector::Zero(2);
+  qp.C = RowMatrix(0, 2);
+  qp.d = Vector(0);
+  qp.A.resize(2, 2);
+  qp.A << 1, 1, 2, 2;
+  qp.b = Eigen::Vector2d(1, 2);
+  return qp;
+}
+
+template <class QP>
+void check_dependent_equalities(const QP& qp) {
+  const Layer layer;
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(0.5, 0.5), kExact));
+  EXPECT_TRUE(has(s.degeneracy, kSingularKKT)) << describe_degeneracy(s.degeneracy);
+  EXPECT_FALSE(has(s.degeneracy, kTooManyActive)) << "p + |active| = n is not too many";
+  EXPECT_TRUE(s.lam.allFinite());
+  EXPECT_LE(kkt_violation(qp.view(), s), 1e-6);
+
+  EXPECT_TRUE(all_finite(backward_all(layer, qp, s)));
+  const auto g = backward_z(layer, qp, s);
+  EXPECT_TRUE(all_finite(g));
+  // z moves with q only along the line: dz/dq = -(I - ½·11ᵀ), so for
+  // dz = (1, 2) the q gradient is unique: (0.5, -0.5).
+  EXPECT_TRUE(near_relative(g.q, Eigen::Vector2d(0.5, -0.5), kExact)) << "q";
+}
+
+TEST(Degenerate, DependentEqualityRowsDense) { check_dependent_equalities(dependent_equalities_problem()); }
+TEST(Degenerate, DependentEqualityRowsSparse) {
+  check_dependent_equalities(to_sparse(dependent_equalities_problem()));
+}
+
+// min ½||z||² - z1 s.t. z1 <= 1: the unconstrained minimizer lies exactly on
+// the boundary, so the row is active with a zero dual.
+DenseQP weakly_active_problem() {
+  DenseQP qp;
+  qp.P = RowMatrix::Identity(2, 2);
+  qp.q = Eigen::Vector2d(-1, 0);
+  qp.C.resize(1, 2);
+  qp.C << 1, 0;
+  qp.d = Vector::Ones(1);
+  qp.A = RowMatrix(0, 2);
+  qp.b = Vector(0);
+  return qp;
+}
+
+template <class QP>
+void check_weakly_active(const QP& qp) {
+  const Layer layer;
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 0), kExact));
+  EXPECT_EQ(s.active, (std::vector<Index>{0}));
+  EXPECT_NEAR(s.mu[0], 0.0, kExact);
+  EXPECT_EQ(s.degeneracy, unsigned{kWeaklyActive}) << describe_degeneracy(s.degeneracy);
+
+  const auto g = backward_all(layer, qp, s);
+  EXPECT_TRUE(all_finite(g));
+  // The derivative is one-sided; either side is a valid choice. Row kept as
+  // an equality: z = (1, -q2), mu = -(1 + q1); dropped: z = -q, mu = 0. With
+  // dz = (1, 2) and dmu = -1/4 that makes dq = (1/4, -2) or (-1, -2).
+  const Eigen::Vector2d kept(0.25, -2.0), dropped(-1.0, -2.0);
+  EXPECT_TRUE(relative_error(g.q, kept) <= kExact || relative_error(g.q, dropped) <= kExact)
+      << "q gradient " << g.q.transpose();
+}
+
+TEST(Degenerate, WeaklyActiveDense) { check_weakly_active(weakly_active_problem()); }
+TEST(Degenerate, WeaklyActiveSparse) { check_weakly_active(to_sparse(weakly_active_problem())); }
+
+// P = [[2,1,0],[1,2,0],[0,0,0]] is singular; z3 >= 0 (active, dual 1) pins
+// the flat direction, z1 + z2 + z3 <= 5 stays inactive. The solution, and the
+// derivative, are unique: not degenerate.
+DenseQP singular_P_problem() {
+  DenseQP qp;
+  qp.P.resize(3, 3);
+  qp.P << 2, 1, 0, 1, 2, 0, 0, 0, 0;
+  qp.q = Eigen::Vector3d(1, 0, 1);
+  qp.C.resize(2, 3);
+  qp.C << 0, 0, -1, 1, 1, 1;
+  qp.d = Eigen::Vector2d(0, 5);
+  qp.A = RowMatrix(0, 3);
+  qp.b = Vector(0);
+  return qp;
+}
+
+template <class QP>
+void check_singular_P(QP qp) {
+  Settings settings;
+  settings.check_psd = true;  // singular but PSD: accepted
+  const Layer layer(settings);
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  // Stationarity: [[2,1],[1,2]] z12 = -(1, 0) gives z12 = (-2/3, 1/3); mu = (1, 0).
+  EXPECT_TRUE(near_relative(s.z, Eigen::Vector3d(-2.0 / 3, 1.0 / 3, 0), kExact));
+  EXPECT_TRUE(near_relative(s.mu, Eigen::Vector2d(1, 0), kExact));
+  EXPECT_EQ(s.degeneracy, kNotDegenerate) << describe_degeneracy(s.degeneracy);
+
+  const auto g = backward_all(layer, qp, s);
+  ASSERT_TRUE(all_finite(g));
+  // q, d and C against finite differences (P cannot move without leaving the
+  // PSD cone in its flat direction).
+  const Vector dz = Vector::LinSpaced(3, 1.0, 2.0), dmu = Vector::Constant(2, -0.25);
+  const auto loss = [&] {
+    const Solution t = layer.forward(qp.view());
+    return dz.dot(t.z) + dmu.dot(t.mu);
+  };
+  for (Index i = 0; i < 3; ++i)
+    EXPECT_NEAR(g.q[i], central_difference({&qp.q[i]}, 1e-6, loss), 1e-6) << "q" << i;
+  for (Index i = 0; i < 2; ++i)
+    EXPECT_NEAR(g.d[i], central_difference({&qp.d[i]}, 1e-6, loss), 1e-6) << "d" << i;
+  Eigen::Map<Vector> C = values(qp.C);
+  const Eigen::Map<const Vector> gC(g.C.data(), g.C.size());  // same storage order
+  for (Index k = 0; k < C.size(); ++k)
+    EXPECT_NEAR(gC[k], central_difference({&C[k]}, 1e-6, loss), 1e-6) << "C value " << k;
+}
+
+TEST(Degenerate, SingularPDense) { check_singular_P(singular_P_problem()); }
+TEST(Degenerate, SingularPSparse) { check_singular_P(to_sparse(singular_P_problem())); }
+
+}  // namespace
+}  // namespace dqp::test

@@ -1,1 +1,178 @@
+// Backward pass: every gradient against central finite differences on random
+// problems with a known, non-degenerate solution, and the closed forms of the
+// envelope theorem.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
 #include "test_helpers.hpp"
+
+namespace dqp::test {
+namespace {
+
+constexpr double kStep = 1e-6;        // central-difference step
+constexpr double kTolerance = 1e-6;   // relative error, DESIGN.md's target
+
+// Rows the solution leaves inactive get exactly zero gradient in C and d.
+std::vector<bool> inactive_rows(const Solution& s) {
+  std::vector<bool> inactive(s.mu.size(), true);
+  for (Index i : s.active) inactive[i] = false;
+  return inactive;
+}
+
+void expect_inactive_rows_zero(const DenseQP& qp, const Solution& s, const DenseGradients& g) {
+  const std::vector<bool> inactive = inactive_rows(s);
+  for (Index i = 0; i < qp.m(); ++i) {
+    if (!inactive[i]) continue;
+    EXPECT_EQ(g.d[i], 0.0) << "inactive row " << i;
+    EXPECT_EQ(g.C.row(i).cwiseAbs().maxCoeff(), 0.0) << "inactive row " << i;
+  }
+}
+
+void expect_inactive_rows_zero(const SparseQP& qp, const Solution& s, const SparseGradients& g) {
+  const std::vector<bool> inactive = inactive_rows(s);
+  for (Index i = 0; i < qp.m(); ++i) {
+    if (inactive[i]) {
+      EXPECT_EQ(g.d[i], 0.0) << "inactive row " << i;
+    }
+  }
+  for (Index j = 0, k = 0; j < qp.C.outerSize(); ++j)
+    for (SparseMatrix::InnerIterator it(qp.C, j); it; ++it, ++k) {
+      if (inactive[it.row()]) {
+        EXPECT_EQ(g.C[k], 0.0) << "inactive row " << it.row();
+      }
+    }
+}
+
+Vector paired_P(const SparseQP& qp, const SparseGradients& g) { return paired(qp.P, g.P); }
+Vector flat(const RowMatrix& M) { return M.reshaped<Eigen::RowMajor>(); }
+Vector flat(const Vector& v) { return v; }
+
+// P's gradient with P_ij and P_ji paired, as fd_gradients measures it.
+Vector paired_P(const DenseQP&, const DenseGradients& g) { return flat(paired(g.P)); }
+
+// Analytic gradients of a random linear loss against finite differences.
+template <class QP>
+void check_against_finite_differences(const Layer& layer, const GeneratedQP& generated,
+                                      const QP& qp, std::mt19937& rng) {
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  // The problem is non-degenerate by construction; if the layer disagrees the
+  // comparison below is meaningless.
+  ASSERT_EQ(s.active, generated.optimum.active);
+  ASSERT_EQ(s.degeneracy, kNotDegenerate) << describe_degeneracy(s.degeneracy);
+
+  const LinearLoss loss = random_loss(rng, qp.n(), qp.p(), qp.m());
+  const auto g = layer.backward(qp.view(), s, loss.wz, loss.wlam, loss.wmu);
+  const auto fd = fd_gradients(layer, qp, loss, kStep);
+
+  EXPECT_TRUE(near_relative(paired_P(qp, g), flat(fd.P), kTolerance)) << "P";
+  EXPECT_TRUE(near_relative(g.q, fd.q, kTolerance)) << "q";
+  EXPECT_TRUE(near_relative(flat(g.C), flat(fd.C), kTolerance)) << "C";
+  EXPECT_TRUE(near_relative(g.d, fd.d, kTolerance)) << "d";
+  EXPECT_TRUE(near_relative(flat(g.A), flat(fd.A), kTolerance)) << "A";
+  EXPECT_TRUE(near_relative(g.b, fd.b, kTolerance)) << "b";
+  expect_inactive_rows_zero(qp, s, g);
+}
+
+void check_random(Constraints kinds, int count, unsigned seed, bool sparse,
+                  const Settings& settings = {}) {
+  std::mt19937 rng(seed);
+  const Layer layer(settings);
+  for (int trial = 0; trial < count; ++trial) {
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    const GeneratedQP g = random_qp(rng, random_shape(rng, kinds, sparse ? 0.35 : 1.0));
+    if (sparse)
+      check_against_finite_differences(layer, g, to_sparse(g.qp), rng);
+    else
+      check_against_finite_differences(layer, g, g.qp, rng);
+  }
+}
+
+// 120 dense + 80 sparse problems.
+TEST(Gradients, DenseBoth) { check_random(Constraints::Both, 60, 101, false); }
+TEST(Gradients, DenseInequalitiesOnly) { check_random(Constraints::InequalitiesOnly, 30, 102, false); }
+TEST(Gradients, DenseEqualitiesOnly) { check_random(Constraints::EqualitiesOnly, 30, 103, false); }
+TEST(Gradients, SparseBoth) { check_random(Constraints::Both, 40, 104, true); }
+TEST(Gradients, SparseInequalitiesOnly) { check_random(Constraints::InequalitiesOnly, 20, 105, true); }
+TEST(Gradients, SparseEqualitiesOnly) { check_random(Constraints::EqualitiesOnly, 20, 106, true); }
+
+// The options that change how the point is computed do not change the
+// derivative: normalized rows (rescaled back) and recovered duals.
+TEST(Gradients, NormalizedAndRecoveredDuals) {
+  Settings settings;
+  settings.normalize_constraints = true;
+  settings.dual_available = false;
+  check_random(Constraints::Both, 10, 107, false, settings);
+  check_random(Constraints::Both, 10, 108, true, settings);
+}
+
+// The seed's published gradients for dz = Pz + q (the optimal value's
+// gradient in z): dP = 0, dq = 0, dC row 0 = (1/2, 1/2), dd = (-1, 0, 0).
+TEST(Gradients, SeedExampleDense) {
+  const DenseQP qp = seed_problem();
+  const Layer layer;
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  const Vector dz = qp.P * s.z + qp.q;
+  const DenseGradients g = layer.backward(qp.view(), s, dz, Vector(), Vector());
+  RowMatrix C(3, 2);
+  C << 0.5, 0.5, 0, 0, 0, 0;
+  EXPECT_TRUE(near_relative(g.P, RowMatrix::Zero(2, 2), 1e-9, 1.0));
+  EXPECT_TRUE(near_relative(g.q, Vector::Zero(2), 1e-9, 1.0));
+  EXPECT_TRUE(near_relative(g.C, C, 1e-9));
+  EXPECT_TRUE(near_relative(g.d, Eigen::Vector3d(-1, 0, 0), 1e-9));
+  EXPECT_EQ(g.A.rows(), 0);
+  EXPECT_EQ(g.A.cols(), 2);
+  EXPECT_EQ(g.b.size(), 0);
+}
+
+// Same in CSC storage: C's values are stored (0,0), (1,0), (0,1), (2,1).
+TEST(Gradients, SeedExampleSparseStorageOrder) {
+  const SparseQP qp = to_sparse(seed_problem());
+  ASSERT_EQ(qp.C.nonZeros(), 4);
+  const Layer layer;
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  const Vector dz = qp.P * s.z + qp.q;
+  const SparseGradients g = layer.backward(qp.view(), s, dz, Vector(), Vector());
+  EXPECT_TRUE(near_relative(g.P, Vector::Zero(2), 1e-9, 1.0));
+  EXPECT_TRUE(near_relative(g.q, Vector::Zero(2), 1e-9, 1.0));
+  EXPECT_TRUE(near_relative(g.C, Eigen::Vector4d(0.5, 0, 0.5, 0), 1e-9));
+  EXPECT_TRUE(near_relative(g.d, Eigen::Vector3d(-1, 0, 0), 1e-9));
+  EXPECT_EQ(g.A.size(), 0);
+  EXPECT_EQ(g.b.size(), 0);
+}
+
+// Loss = optimal value ½zᵀPz + qᵀz. Adding its direct terms (½zzᵀ to P, z to
+// q) to the layer's gradients gives the envelope theorem's closed forms:
+// ∇P = ½zzᵀ, ∇q = z, ∇C = μzᵀ, ∇d = −μ, ∇A = λzᵀ, ∇b = −λ.
+void expect_envelope(const DenseQP& qp) {
+  const Layer layer;
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  const Vector& z = s.z;
+  const Vector dz = qp.P * z + qp.q;
+  const DenseGradients g = layer.backward(qp.view(), s, dz, Vector(), Vector());
+  const RowMatrix half_zz = 0.5 * z * z.transpose();
+  EXPECT_TRUE(near_relative(RowMatrix(g.P + half_zz), half_zz, 1e-8)) << "P";
+  EXPECT_TRUE(near_relative(Vector(g.q + z), z, 1e-8)) << "q";
+  EXPECT_TRUE(near_relative(g.C, RowMatrix(s.mu * z.transpose()), 1e-8)) << "C";
+  EXPECT_TRUE(near_relative(g.d, Vector(-s.mu), 1e-8)) << "d";
+  EXPECT_TRUE(near_relative(g.A, RowMatrix(s.lam * z.transpose()), 1e-8)) << "A";
+  EXPECT_TRUE(near_relative(g.b, Vector(-s.lam), 1e-8)) << "b";
+}
+
+TEST(Gradients, EnvelopeTheoremSeed) { expect_envelope(seed_problem()); }
+
+TEST(Gradients, EnvelopeTheoremRandom) {
+  std::mt19937 rng(109);
+  for (int trial = 0; trial < 20; ++trial) {
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    expect_envelope(random_qp(rng, random_shape(rng, Constraints::Both)).qp);
+  }
+}
+
+}  // namespace
+}  // namespace dqp::test

@@ -30,6 +30,9 @@ SparseQP to_sparse(const DenseQP& qp) {
   return {to_sparse(qp.P), qp.q, to_sparse(qp.C), qp.d, to_sparse(qp.A), qp.b};
 }
 
+Eigen::Map<Vector> values(RowMatrix& M) { return {M.data(), M.size()}; }
+Eigen::Map<Vector> values(SparseMatrix& M) { return {M.valuePtr(), M.nonZeros()}; }
+
 DenseQP seed_problem() {
   DenseQP qp;
   qp.P = 2.0 * RowMatrix::Identity(2, 2);
@@ -253,7 +256,7 @@ SparseGradients fd_gradients(const Layer& layer, SparseQP qp, const LinearLoss& 
       if (partner[k] != k) pair.push_back(P + partner[k]);
       g.P[k] = g.P[partner[k]] = central_difference(pair, h, f);
     }
-  Eigen::Map<Vector> C(qp.C.valuePtr(), qp.C.nonZeros()), A(qp.A.valuePtr(), qp.A.nonZeros());
+  Eigen::Map<Vector> C = values(qp.C), A = values(qp.A);
   g.C.resize(C.size());
   for (Index k = 0; k < C.size(); ++k) g.C[k] = central_difference({&C[k]}, h, f);
   g.A.resize(A.size());

@@ -51,6 +51,10 @@ SparseView view_of(const SparseMatrix& M);
 SparseMatrix to_sparse(const RowMatrix& M);
 SparseQP to_sparse(const DenseQP& qp);
 
+// The stored values of a matrix, in storage order (row-major, or CSC).
+Eigen::Map<Vector> values(RowMatrix& M);
+Eigen::Map<Vector> values(SparseMatrix& M);
+
 // The seed example: P = 2I, q = 0, C = [[-1,-1],[-1,0],[0,-1]], d = (-1,0,0),
 // no equalities. Solution z = (1/2, 1/2), mu = (1, 0, 0).
 DenseQP seed_problem();

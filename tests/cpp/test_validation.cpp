@@ -1,1 +1,274 @@
+// Bad input: std::invalid_argument whose message names the offending argument.
+#include <cctype>
+#include <cmath>
+#include <string>
+
+#include <gtest/gtest.h>
+
 #include "test_helpers.hpp"
+
+namespace dqp::test {
+namespace {
+
+// Does `message` mention `name` as a whole word ("d" in "match d and q", not
+// in "shape")?
+::testing::AssertionResult names(const std::string& message, const std::string& name) {
+  const auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (std::size_t at = message.find(name); at != std::string::npos; at = message.find(name, at + 1)) {
+    const bool starts = at == 0 || !is_word(message[at - 1]);
+    const std::size_t end = at + name.size();
+    const bool ends = end == message.size() || !is_word(message[end]);
+    if (starts && ends) return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "message does not name '" << name << "': " << message;
+}
+
+// The seed with one equality row, so that every argument has data.
+DenseQP full_problem() {
+  DenseQP qp = seed_problem();
+  qp.A = RowMatrix::Ones(1, 2);
+  qp.b = Vector::Ones(1);
+  return qp;
+}
+
+std::string forward_error(const DenseQP& qp, const Settings& settings = {}) {
+  return invalid_argument_message([&] { Layer(settings).forward(qp.view()); });
+}
+
+std::string forward_error(const SparseQP& qp, const Settings& settings = {}) {
+  return invalid_argument_message([&] { Layer(settings).forward(qp.view()); });
+}
+
+TEST(Validation, WellFormedProblemPasses) {
+  EXPECT_NO_THROW(validate(full_problem().view(), Settings{}));
+  EXPECT_NO_THROW(validate(to_sparse(full_problem()).view(), Settings{}));
+}
+
+TEST(Validation, ShapeOfP) {
+  DenseQP qp = full_problem();
+  qp.P = RowMatrix::Identity(3, 3);
+  EXPECT_TRUE(names(forward_error(qp), "P"));
+  qp.P = RowMatrix::Identity(2, 3);
+  EXPECT_TRUE(names(forward_error(qp), "P"));
+}
+
+TEST(Validation, ShapeOfC) {
+  DenseQP qp = full_problem();
+  qp.C = RowMatrix::Ones(3, 3);
+  EXPECT_TRUE(names(forward_error(qp), "C"));
+}
+
+TEST(Validation, ShapeOfA) {
+  DenseQP qp = full_problem();
+  qp.A = RowMatrix::Ones(1, 3);
+  EXPECT_TRUE(names(forward_error(qp), "A"));
+}
+
+TEST(Validation, LengthOfD) {
+  DenseQP qp = full_problem();
+  qp.d = Vector::Zero(4);
+  EXPECT_TRUE(names(forward_error(qp), "d"));
+}
+
+TEST(Validation, LengthOfB) {
+  DenseQP qp = full_problem();
+  qp.b = Vector::Zero(2);
+  EXPECT_TRUE(names(forward_error(qp), "b"));
+}
+
+TEST(Validation, SparseShapes) {
+  const DenseQP dense = full_problem();
+  SparseQP qp = to_sparse(dense);
+  qp.C = to_sparse(RowMatrix::Ones(3, 3));
+  EXPECT_TRUE(names(forward_error(qp), "C"));
+  qp = to_sparse(dense);
+  qp.A = to_sparse(RowMatrix::Ones(1, 3));
+  EXPECT_TRUE(names(forward_error(qp), "A"));
+  qp = to_sparse(dense);
+  qp.P = to_sparse(RowMatrix::Identity(3, 3));
+  EXPECT_TRUE(names(forward_error(qp), "P"));
+}
+
+TEST(Validation, NoVariables) {
+  DenseQP qp;
+  qp.P = RowMatrix(0, 0);
+  qp.q = Vector(0);
+  qp.C = RowMatrix(0, 0);
+  qp.d = Vector(0);
+  qp.A = RowMatrix(0, 0);
+  qp.b = Vector(0);
+  EXPECT_TRUE(names(forward_error(qp), "q"));
+}
+
+TEST(Validation, NonFiniteData) {
+  const DenseQP good = full_problem();
+  DenseQP qp = good;
+  qp.q[1] = NAN;
+  EXPECT_TRUE(names(forward_error(qp), "q"));
+  qp = good;
+  qp.P(0, 0) = NAN;
+  EXPECT_TRUE(names(forward_error(qp), "P"));
+  qp = good;
+  qp.d[2] = INFINITY;
+  EXPECT_TRUE(names(forward_error(qp), "d"));
+  qp = good;
+  qp.C(1, 0) = NAN;
+  EXPECT_TRUE(names(forward_error(qp), "C"));
+  qp = good;
+  qp.A(0, 1) = -INFINITY;
+  EXPECT_TRUE(names(forward_error(qp), "A"));
+  qp = good;
+  qp.b[0] = NAN;
+  EXPECT_TRUE(names(forward_error(qp), "b"));
+}
+
+TEST(Validation, NonFiniteSparseData) {
+  SparseQP qp = to_sparse(full_problem());
+  qp.P.valuePtr()[1] = NAN;
+  EXPECT_TRUE(names(forward_error(qp), "P"));
+  qp = to_sparse(full_problem());
+  qp.C.valuePtr()[0] = INFINITY;
+  EXPECT_TRUE(names(forward_error(qp), "C"));
+}
+
+TEST(Validation, NonSymmetricP) {
+  DenseQP qp = full_problem();
+  qp.P(0, 1) = 0.5;  // P(1, 0) stays 0
+  EXPECT_TRUE(names(forward_error(qp), "P"));
+  EXPECT_TRUE(names(forward_error(to_sparse(qp)), "P"));
+}
+
+// Sparse P must store both triangles: the upper one alone is not symmetric.
+TEST(Validation, SparsePWithOneTriangle) {
+  RowMatrix upper(2, 2);
+  upper << 2, 1, 0, 2;
+  SparseQP qp = to_sparse(full_problem());
+  qp.P = to_sparse(upper);
+  EXPECT_TRUE(names(forward_error(qp), "P"));
+}
+
+RowMatrix indefinite() {
+  RowMatrix P(2, 2);
+  P << 1, 2, 2, 1;  // eigenvalues 3 and -1
+  return P;
+}
+
+TEST(Validation, NonPSDWithCheckDense) {
+  Settings settings;
+  settings.check_psd = true;
+  DenseQP qp = full_problem();
+  qp.P = indefinite();
+  EXPECT_TRUE(names(forward_error(qp, settings), "P"));
+  settings.check_psd = false;
+  EXPECT_NO_THROW(validate(qp.view(), settings)) << "the PSD check is opt-in";
+}
+
+TEST(Validation, NonPSDWithCheckSparse) {
+  Settings settings;
+  settings.check_psd = true;
+  DenseQP qp = full_problem();
+  qp.P = indefinite();
+  EXPECT_TRUE(names(forward_error(to_sparse(qp), settings), "P"));
+}
+
+// Singular PSD matrices are convex: the check must let them through.
+TEST(Validation, SingularPSDPassesCheck) {
+  Settings settings;
+  settings.check_psd = true;
+  DenseQP qp = full_problem();
+  qp.P << 1, 1, 1, 1;
+  EXPECT_NO_THROW(validate(qp.view(), settings));
+  EXPECT_NO_THROW(validate(to_sparse(qp).view(), settings));
+}
+
+TEST(Validation, UnknownQPSolver) {
+  Settings settings;
+  settings.qp_solver = "no-such-solver";
+  const std::string what = invalid_argument_message([&] { Layer layer(settings); });
+  EXPECT_TRUE(names(what, "qp_solver"));
+  EXPECT_NE(what.find("no-such-solver"), std::string::npos) << what;
+}
+
+TEST(Validation, UnknownLinearSolver) {
+  Settings settings;
+  settings.lin_solver = "no-such-solver";
+  const std::string what = invalid_argument_message([&] { Layer layer(settings); });
+  EXPECT_TRUE(names(what, "lin_solver"));
+  EXPECT_NE(what.find("no-such-solver"), std::string::npos) << what;
+  EXPECT_THROW(make_linear_solver("no-such-solver"), std::invalid_argument);
+  EXPECT_THROW(make_qp_solver("no-such-solver"), std::invalid_argument);
+}
+
+// A dense-only linear solver asked to factor a sparse problem, and back.
+TEST(Validation, LinearSolverOfWrongStorage) {
+  Settings settings;
+  settings.lin_solver = "sparse_lu";
+  EXPECT_TRUE(names(forward_error(full_problem(), settings), "lin_solver"));
+  settings.lin_solver = "lu";
+  EXPECT_TRUE(names(forward_error(to_sparse(full_problem()), settings), "lin_solver"));
+}
+
+TEST(Validation, BadSettings) {
+  const auto error = [](auto edit) {
+    Settings settings;
+    edit(settings);
+    return invalid_argument_message([&] { Layer layer(settings); });
+  };
+  EXPECT_TRUE(names(error([](Settings& s) { s.eps_active = -1e-5; }), "eps_active"));
+  EXPECT_TRUE(names(error([](Settings& s) { s.eps_active = 0.0; }), "eps_active"));
+  EXPECT_TRUE(names(error([](Settings& s) { s.eps_active = NAN; }), "eps_active"));
+  EXPECT_TRUE(names(error([](Settings& s) { s.eps_abs = -1.0; }), "eps_abs"));
+  EXPECT_TRUE(names(error([](Settings& s) { s.max_iter = 0; }), "max_iter"));
+  EXPECT_TRUE(names(error([](Settings& s) { s.weak_dual_tol = -1.0; }), "weak_dual_tol"));
+  EXPECT_TRUE(names(error([](Settings& s) { s.symmetry_tol = INFINITY; }), "symmetry_tol"));
+}
+
+class BackwardValidation : public ::testing::Test {
+ protected:
+  const DenseQP qp = full_problem();
+  const Layer layer;
+  const Solution solution = layer.forward(qp.view());
+
+  std::string error(const Vector& dz, const Vector& dlam, const Vector& dmu) const {
+    return invalid_argument_message([&] { layer.backward(qp.view(), solution, dz, dlam, dmu); });
+  }
+};
+
+TEST_F(BackwardValidation, WrongSizeDz) {
+  ASSERT_EQ(solution.status, Status::Optimal);
+  EXPECT_TRUE(names(error(Vector::Ones(3), Vector(), Vector()), "dz"));
+  EXPECT_TRUE(names(error(Vector(), Vector(), Vector()), "dz")) << "dz is not optional";
+}
+
+TEST_F(BackwardValidation, WrongSizeDlamDmu) {
+  ASSERT_EQ(solution.status, Status::Optimal);
+  EXPECT_TRUE(names(error(Vector::Ones(2), Vector::Ones(2), Vector()), "dlam"));
+  EXPECT_TRUE(names(error(Vector::Ones(2), Vector(), Vector::Ones(2)), "dmu"));
+}
+
+TEST_F(BackwardValidation, NonFiniteIncomingGradient) {
+  ASSERT_EQ(solution.status, Status::Optimal);
+  EXPECT_FALSE(error(Vector::Constant(2, NAN), Vector(), Vector()).empty());
+}
+
+TEST_F(BackwardValidation, SolutionOfAnotherProblem) {
+  std::mt19937 rng(5);
+  const DenseQP other = random_qp(rng, {4, 1, 1, 2, 1.0}).qp;
+  const Solution foreign = layer.forward(other.view());
+  ASSERT_EQ(foreign.status, Status::Optimal);
+  EXPECT_FALSE(invalid_argument_message([&] {
+    layer.backward(qp.view(), foreign, Vector::Ones(2), Vector(), Vector());
+  }).empty());
+}
+
+TEST(Validation, ForwardFromWrongSizeZ) {
+  const Layer layer(Settings{}, nullptr);
+  PrimalDual point;
+  point.z = Vector::Zero(3);
+  point.status = Status::Optimal;
+  EXPECT_TRUE(names(invalid_argument_message([&] { layer.forward_from(full_problem().view(), point); }),
+                    "z"));
+}
+
+}  // namespace
+}  // namespace dqp::test
