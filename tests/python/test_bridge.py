@@ -1,0 +1,194 @@
+"""Forward solvers through the qpsolvers bridge agree with the native ProxQP,
+and the options that change the forward path (dual recovery, normalization,
+refinement, linear solvers) leave outputs and gradients unchanged."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import dqp
+
+from conftest import SparseBuilder, make_qp, tensor
+
+# Bridge solvers tried when installed; osqp is required.
+CANDIDATES = ["osqp", "clarabel", "piqp", "cvxopt", "daqp", "quadprog", "qpalm", "highs", "scs", "ecos",
+              "qpsolvers:proxqp"]
+TOL = 1e-6
+
+
+def _installed_bridge(name):
+    solvers = dqp.available_solvers()
+    bare = name.split(":", 1)[-1]
+    if name.startswith("qpsolvers:"):
+        import qpsolvers
+        return bare in qpsolvers.available_solvers
+    return bare in solvers and solvers[bare]["kind"] == "qpsolvers"
+
+
+def _storage_params():
+    params = []
+    solvers = dqp.available_solvers()
+    for name in CANDIDATES:
+        if not _installed_bridge(name):
+            continue
+        info = solvers.get(name.split(":", 1)[-1], {"dense": True, "sparse": True})
+        if name.startswith("qpsolvers:"):
+            import qpsolvers
+            bare = name.split(":", 1)[-1]
+            info = {"dense": bare in qpsolvers.dense_solvers, "sparse": bare in qpsolvers.sparse_solvers}
+        for storage in ("dense", "sparse"):
+            if info[storage]:
+                params.append(pytest.param(name, storage, id=f"{name}-{storage}"))
+    return params
+
+
+def test_osqp_is_available_through_the_bridge():
+    info = dqp.available_solvers()
+    assert "osqp" in info and info["osqp"]["kind"] == "qpsolvers"
+    assert info["proxqp"]["kind"] == "native"
+
+
+def _problem():
+    return make_qp(5, 6, 2, seed=80, n_active=2)
+
+
+def _run(qp, storage="dense", **options):
+    """Outputs and gradients (wrt P, q, C, d, A, b; sparse: wrt values) of a fixed loss."""
+    layer = dqp.QPLayer(**options)
+    q, d, b = (tensor(qp[k]) for k in "qdb")
+    if storage == "dense":
+        P, C, A = (tensor(qp[k]) for k in "PCA")
+        leaves, inputs = [P, C, A], [P, C, A]
+    else:
+        builders = [SparseBuilder(qp[k], layout) for k, layout in zip("PCA", ("csc", "coo", "csr"))]
+        leaves = [bld.values() for bld in builders]
+        inputs = [bld(v) for bld, v in zip(builders, leaves)]
+    z, lam, mu = layer(inputs[0], q, inputs[1], d, inputs[2], b)
+    w = torch.linspace(1.0, 2.0, z.shape[-1], dtype=torch.float64)
+    (w @ z + (lam ** 2).sum() + mu.sum()).backward()
+    outputs = [t.detach().numpy() for t in (z, lam, mu)]
+    grads = [x.grad.numpy() for x in leaves + [q, d, b]]
+    return outputs, grads, layer
+
+
+def _assert_same(result, reference, atol=TOL):
+    (out, grads, _), (out_ref, grads_ref, _) = result, reference
+    for name, a, b in zip(("z", "lam", "mu"), out, out_ref):
+        np.testing.assert_allclose(a, b, atol=atol, rtol=0, err_msg=name)
+    for name, a, b in zip(("P", "C", "A", "q", "d", "b"), grads, grads_ref):
+        np.testing.assert_allclose(a, b, atol=atol, rtol=0, err_msg=f"gradient of {name}")
+
+
+@pytest.mark.parametrize("qp_solver,storage", _storage_params())
+def test_bridge_solver_matches_native_proxqp(qp_solver, storage):
+    qp = _problem()
+    reference = _run(qp, storage)
+    result = _run(qp, storage, qp_solver=qp_solver)
+    assert result[2].statuses == ["optimal"]
+    _assert_same(result, reference)
+    np.testing.assert_allclose(result[0][0], qp["z"], atol=TOL)
+
+
+@pytest.mark.parametrize("storage", ["dense", "sparse"])
+@pytest.mark.parametrize("qp_solver", ["proxqp", "osqp"])
+def test_dual_available_false_recovers_the_same_duals_and_gradients(qp_solver, storage):
+    qp = _problem()
+    reference = _run(qp, storage, qp_solver=qp_solver)
+    result = _run(qp, storage, qp_solver=qp_solver, dual_available=False)
+    assert result[2].last_solutions[0].duals_recovered
+    _assert_same(result, reference)
+    np.testing.assert_allclose(result[0][1], qp["lam"], atol=TOL)
+    np.testing.assert_allclose(result[0][2], qp["mu"], atol=TOL)
+
+
+def _badly_scaled(qp):
+    """The same problem with rows of C, d and A, b scaled by very different factors."""
+    scaled = dict(qp)
+    sc = np.logspace(-2, 2, qp["C"].shape[0])
+    sa = np.logspace(1, -1, qp["A"].shape[0])
+    scaled["C"], scaled["d"] = qp["C"] * sc[:, None], qp["d"] * sc
+    scaled["A"], scaled["b"] = qp["A"] * sa[:, None], qp["b"] * sa
+    scaled["mu"], scaled["lam"] = qp["mu"] / sc, qp["lam"] / sa
+    return scaled
+
+
+@pytest.mark.parametrize("storage", ["dense", "sparse"])
+@pytest.mark.parametrize("qp_solver", ["proxqp", "osqp"])
+def test_normalize_constraints_gives_same_outputs_and_gradients(qp_solver, storage):
+    qp = _badly_scaled(_problem())
+    reference = _run(qp, storage, qp_solver=qp_solver)
+    result = _run(qp, storage, qp_solver=qp_solver, normalize_constraints=True)
+    _assert_same(result, reference)
+    # Duals are those of the caller's (unnormalized) rows.
+    np.testing.assert_allclose(result[0][2], qp["mu"], atol=TOL)
+    np.testing.assert_allclose(result[0][1], qp["lam"], atol=TOL)
+
+
+@pytest.mark.parametrize("qp_solver", ["proxqp", "osqp"])
+def test_normalize_constraints_reference_worked_case(qp_solver):
+    # REFERENCE.md §4.2: C row (-2,-2), d = -2 -> μ = 0.5 and ∂Σz/∂C = 0.25 per entry.
+    P = 2 * torch.eye(2, dtype=torch.float64)
+    C = torch.tensor([[-2.0, -2.0], [-1.0, 0.0], [0.0, -1.0]], dtype=torch.float64, requires_grad=True)
+    d = torch.tensor([-2.0, 0.0, 0.0], dtype=torch.float64, requires_grad=True)
+    z, lam, mu = dqp.QPLayer(qp_solver=qp_solver, normalize_constraints=True)(P, torch.zeros(2, dtype=torch.float64),
+                                                                              C, d)
+    np.testing.assert_allclose(mu.detach().numpy(), [0.5, 0.0, 0.0], atol=TOL)
+    z.sum().backward()
+    np.testing.assert_allclose(C.grad.numpy(), [[0.25, 0.25], [0, 0], [0, 0]], atol=TOL)
+    np.testing.assert_allclose(d.grad.numpy(), [-0.5, 0, 0], atol=TOL)
+
+
+@pytest.mark.parametrize("storage", ["dense", "sparse"])
+@pytest.mark.parametrize("qp_solver", ["proxqp", "osqp"])
+def test_refine_active_gives_same_outputs_and_gradients(qp_solver, storage):
+    qp = _problem()
+    reference = _run(qp, storage, qp_solver=qp_solver)
+    result = _run(qp, storage, qp_solver=qp_solver, refine_active=True)
+    _assert_same(result, reference)
+    assert sorted(np.flatnonzero(result[2].active)) == list(qp["J"])
+
+
+def test_refine_active_with_recovered_duals_on_a_batch(qp_batch):
+    stacked, problems = qp_batch
+    layer = dqp.QPLayer(refine_active=True, dual_available=False)
+    z, lam, mu = layer(*(tensor(stacked[k], requires_grad=False) for k in "PqCdAb"))
+    np.testing.assert_allclose(z.numpy(), stacked["z"], atol=TOL)
+    np.testing.assert_allclose(mu.numpy(), stacked["mu"], atol=TOL)
+
+
+@pytest.mark.parametrize("lin_solver,storage", [
+    ("scipy LU", "dense"), ("lu", "dense"), ("cod", "dense"),
+    ("scipy SPLU", "sparse"), ("qdldl", "sparse"), ("sparse_lu", "sparse"), ("sparse_qr", "sparse"),
+])
+def test_lin_solver_names_work_on_their_storage(lin_solver, storage):
+    qp = _problem()
+    reference = _run(qp, storage)
+    result = _run(qp, storage, lin_solver=lin_solver)
+    _assert_same(result, reference, atol=1e-8)
+
+
+@pytest.mark.parametrize("lin_solver,storage", [("lu", "sparse"), ("sparse_lu", "dense"), ("qdldl", "dense")])
+def test_lin_solver_on_the_wrong_storage_raises_value_error_naming_lin_solver(lin_solver, storage):
+    with pytest.raises(ValueError, match="lin_solver"):
+        _run(_problem(), storage, lin_solver=lin_solver)
+
+
+def test_qp_solver_keywords_are_passed_to_the_bridge_solver():
+    qp = _problem()
+    reference = _run(qp, "dense")
+    result = _run(qp, "dense", qp_solver="osqp",
+                  qp_solver_keywords={"eps_abs": 1e-9, "eps_rel": 0.0, "max_iter": 100000})
+    _assert_same(result, reference)
+
+
+def test_bridge_solves_batch_and_matches_native(qp_batch):
+    stacked, _ = qp_batch
+    outs = {}
+    for solver in ("proxqp", "osqp"):
+        xs = [tensor(stacked[k]) for k in "PqCdAb"]
+        z, lam, mu = dqp.QPLayer(qp_solver=solver)(*xs)
+        (z.sum() + mu.sum() + lam.sum()).backward()
+        outs[solver] = [z.detach(), lam.detach(), mu.detach()] + [x.grad for x in xs]
+    for a, b in zip(outs["proxqp"], outs["osqp"]):
+        torch.testing.assert_close(a, b, atol=TOL, rtol=0)

@@ -1,0 +1,117 @@
+"""Degenerate points: three constraints active at a vertex of a 2-D problem.
+
+    minimize ½‖z‖² - 2(z1 + z2)   s.t.  z1 ≤ 1,  z2 ≤ 1,  z1 + z2 ≤ 2
+
+z* = (1, 1) with all three rows active (|J| = 3 > n = 2): the duals are not
+unique and the reduced KKT matrix is singular. DESIGN.md: return a
+well-defined derivative (never NaN), flag it on the solution, warn once.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import dqp
+
+CASES = [
+    pytest.param("dense", {}, id="dense-default"),
+    pytest.param("dense", {"lin_solver": "lu"}, id="dense-lu"),
+    pytest.param("dense", {"lin_solver": "cod"}, id="dense-cod"),
+    pytest.param("dense", {"qp_solver": "osqp"}, id="dense-osqp"),
+    pytest.param("dense", {"dual_available": False}, id="dense-recovered-duals"),
+    pytest.param("sparse", {}, id="sparse-default"),
+    pytest.param("sparse", {"lin_solver": "qdldl"}, id="sparse-qdldl"),
+    pytest.param("sparse", {"lin_solver": "sparse_qr"}, id="sparse-qr"),
+    pytest.param("sparse", {"qp_solver": "osqp"}, id="sparse-osqp"),
+]
+
+
+def _vertex_problem(storage):
+    P = torch.eye(2, dtype=torch.float64, requires_grad=True)
+    q = torch.tensor([-2.0, -2.0], dtype=torch.float64, requires_grad=True)
+    C = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    d = torch.tensor([1.0, 1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    leaves = [P, q, C, d]
+    if storage == "sparse":
+        inputs = [P.to_sparse_csc(), q, C.to_sparse_csc(), d]
+    else:
+        inputs = leaves
+    return leaves, inputs
+
+
+def _solve(storage, options):
+    leaves, inputs = _vertex_problem(storage)
+    layer = dqp.QPLayer(**options)
+    z, lam, mu = layer(*inputs)
+    return layer, leaves, z, mu
+
+
+@pytest.mark.parametrize("storage,options", CASES)
+def test_degenerate_vertex_gives_finite_outputs_and_flags_it(storage, options):
+    layer, _, z, mu = _solve(storage, options)
+    np.testing.assert_allclose(z.detach().numpy(), [1.0, 1.0], atol=1e-6)
+    mu = mu.detach().numpy()
+    assert np.all(np.isfinite(mu))
+    assert np.all(mu >= -1e-8)
+    # Stationarity: z + q + Cᵀμ = 0 for whichever dual the layer returns.
+    C = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_allclose(z.detach().numpy() - 2.0 + C.T @ mu, 0.0, atol=1e-6)
+    assert layer.active.tolist() == [True, True, True]
+    assert layer.degenerate == [True]
+
+
+@pytest.mark.parametrize("loss", ["sum_z", "sum_z_and_mu"])
+@pytest.mark.parametrize("storage,options", CASES)
+def test_degenerate_vertex_gives_finite_gradients(storage, options, loss):
+    layer, leaves, z, mu = _solve(storage, options)
+    L = z.sum() if loss == "sum_z" else z.sum() + mu.sum()
+    L.backward()
+    for name, x in zip("PqCd", leaves):
+        assert x.grad is not None, f"no gradient for {name}"
+        assert torch.isfinite(x.grad).all(), f"gradient of {name} is not finite: {x.grad}"
+
+
+def test_degenerate_vertex_gradient_of_sum_z_wrt_d_is_consistent():
+    # Σz = z1 + z2 with z pinned at the vertex: ∂Σz/∂d is an element of the
+    # (set-valued) derivative; moving d1 and d2 together moves both coordinates.
+    layer, leaves, z, mu = _solve("dense", {"lin_solver": "cod"})
+    z.sum().backward()
+    d_grad = leaves[3].grad.numpy()
+    assert np.all(np.isfinite(d_grad))
+    # Shifting all of d along C·(1,1) = (1, 1, 2) moves z by (1, 1): Σz grows by 2.
+    np.testing.assert_allclose(d_grad @ np.array([1.0, 1.0, 2.0]), 2.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("storage", ["dense", "sparse"])
+def test_degenerate_vertex_warns(storage):
+    leaves, inputs = _vertex_problem(storage)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        z, lam, mu = dqp.QPLayer()(*inputs)
+        z.sum().backward()
+    messages = [str(w.message) for w in caught]
+    assert any("degenera" in m.lower() for m in messages), f"no degeneracy warning among {messages}"
+
+
+def test_non_degenerate_problem_is_not_flagged(qp_mixed):
+    layer = dqp.QPLayer()
+    layer(*(torch.tensor(qp_mixed[k]) for k in "PqCdAb"))
+    assert layer.degenerate == [False]
+
+
+def test_weakly_active_constraint_gives_finite_gradients():
+    # z* = (1, 0) with constraint z2 ≤ 0 active and a zero dual (weakly active).
+    P = torch.eye(2, dtype=torch.float64, requires_grad=True)
+    q = torch.tensor([-1.0, 0.0], dtype=torch.float64, requires_grad=True)
+    C = torch.tensor([[0.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    d = torch.tensor([0.0], dtype=torch.float64, requires_grad=True)
+    layer = dqp.QPLayer()
+    z, lam, mu = layer(P, q, C, d)
+    np.testing.assert_allclose(z.detach().numpy(), [1.0, 0.0], atol=1e-6)
+    (z.sum() + mu.sum()).backward()
+    for name, x in zip("PqCd", (P, q, C, d)):
+        assert torch.isfinite(x.grad).all(), f"gradient of {name} is not finite: {x.grad}"
+    assert layer.degenerate == [True]
