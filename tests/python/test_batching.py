@@ -169,3 +169,49 @@ def test_sparse_shared_matrices_broadcast_equal_replicated_list():
     torch.testing.assert_close(vP.grad, sum(v.grad for v in vPs), rtol=0, atol=1e-10)
     torch.testing.assert_close(vC.grad, sum(v.grad for v in vCs), rtol=0, atol=1e-10)
     torch.testing.assert_close(q.grad, q2.grad, rtol=0, atol=1e-10)
+
+
+def test_batch_with_identical_active_sets_but_different_P_equals_loop():
+    # A factorization shared across the batch would only be valid for a shared P.
+    base = make_qp(4, 5, 0, seed=70, n_active=2)
+    rng = np.random.default_rng(71)
+    Ps, qs = [], []
+    for _ in range(3):
+        M = rng.standard_normal((4, 4))
+        P = M @ M.T + np.eye(4)
+        Ps.append(P)
+        qs.append(-(P @ base["z"] + base["C"].T @ base["mu"]))
+    layer = dqp.QPLayer(n_threads=2)
+    P, q, C, d = tensor(np.stack(Ps)), tensor(np.stack(qs)), tensor(base["C"]), tensor(base["d"])
+    z, lam, mu = layer(P, q, C, d)
+    assert (layer.active == layer.active[0]).all()
+    _loss(z, lam, mu).backward()
+    for i in range(3):
+        Pi, qi, Ci, di = tensor(Ps[i]), tensor(qs[i]), tensor(base["C"]), tensor(base["d"])
+        zi, li, mi = dqp.QPLayer()(Pi, qi, Ci, di)
+        _loss(zi, li, mi).backward()
+        torch.testing.assert_close(zi, z[i], atol=1e-10, rtol=0)
+        torch.testing.assert_close(Pi.grad, P.grad[i], atol=1e-10, rtol=0)
+        torch.testing.assert_close(qi.grad, q.grad[i], atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("options", [dict(omp_parallel=True, n_cpu=2), dict(qp_solver="osqp", n_threads=2),
+                                     dict(dual_available=False, n_threads=2)])
+def test_parallel_batch_options_equal_serial(qp_batch, options):
+    stacked, _ = qp_batch
+    xs = tensors(stacked, NAMES)
+    z, lam, mu = dqp.QPLayer(**options)(*xs)
+    _loss(z, lam, mu).backward()
+    ys = tensors(stacked, NAMES)
+    z2, lam2, mu2 = dqp.QPLayer()(*ys)
+    _loss(z2, lam2, mu2).backward()
+    torch.testing.assert_close(z, z2, atol=1e-8, rtol=0)
+    torch.testing.assert_close(mu, mu2, atol=1e-8, rtol=0)
+    for x, y in zip(xs, ys):
+        torch.testing.assert_close(x.grad, y.grad, atol=1e-8, rtol=0)
+
+
+def test_leading_batch_of_one_keeps_its_axis_whatever_empty_batch(qp_mixed):
+    for layer in (dqp.QPLayer(), dqp.QPLayer(empty_batch=True)):
+        z, lam, mu = layer(*(tensor(qp_mixed[k][None], requires_grad=False) for k in NAMES))
+        assert z.shape == (1, 5) and lam.shape == (1, 2) and mu.shape == (1, 6)

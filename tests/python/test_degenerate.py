@@ -115,3 +115,23 @@ def test_weakly_active_constraint_gives_finite_gradients():
     for name, x in zip("PqCd", (P, q, C, d)):
         assert torch.isfinite(x.grad).all(), f"gradient of {name} is not finite: {x.grad}"
     assert layer.degenerate == [True]
+
+
+@pytest.mark.parametrize("storage", ["dense", "sparse"])
+def test_linearly_dependent_equalities_give_finite_gradients_and_are_flagged(storage):
+    # A = [[1, 1], [2, 2]], b = (1, 2): consistent but rank-deficient, K is singular.
+    P = torch.eye(2, dtype=torch.float64, requires_grad=True)
+    q = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    A = torch.tensor([[1.0, 1.0], [2.0, 2.0]], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    Pi, Ai = (P.to_sparse_csc(), A.to_sparse_csc()) if storage == "sparse" else (P, A)
+    layer = dqp.QPLayer()
+    z, lam, mu = layer(Pi, q, None, None, Ai, b)
+    np.testing.assert_allclose(z.detach().numpy(), [0.5, 0.5], atol=1e-6)
+    # Stationarity z + Aᵀλ = 0 for whichever λ is returned.
+    np.testing.assert_allclose(z.detach().numpy() + A.detach().numpy().T @ lam.detach().numpy(), 0.0, atol=1e-6)
+    assert layer.degenerate == [True]
+    (z.sum() + lam.sum()).backward()
+    for name, x in zip("PqAb", (P, q, A, b)):
+        assert x.grad is not None, f"no gradient for {name}"
+        assert torch.isfinite(x.grad).all(), f"gradient of {name} is not finite: {x.grad}"

@@ -182,3 +182,39 @@ def test_stationarity_sign_convention_holds_with_equalities(qp_mixed):
     assert np.all(mu >= 0)
     inactive = np.setdiff1d(np.arange(len(mu)), qp["J"])
     assert np.all(mu[inactive] == 0.0)
+
+
+def test_loss_on_duals_with_empty_active_set_gives_zero_gradients():
+    # REFERENCE W7: the seed had no gradient path for μ when no row is active.
+    P = torch.eye(2, dtype=torch.float64, requires_grad=True)
+    q = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    C = torch.tensor([[1.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    d = torch.tensor([5.0], dtype=torch.float64, requires_grad=True)
+    layer = dqp.QPLayer()
+    z, lam, mu = layer(P, q, C, d)
+    assert layer.nActive == 0
+    mu.sum().backward()
+    for x in (P, q, C, d):
+        assert torch.equal(x.grad, torch.zeros_like(x))
+
+
+def test_eval_mode_gives_the_same_outputs_as_training_mode(qp_mixed):
+    layer = dQP.dQP_layer()
+    inputs = [torch.tensor(qp_mixed[k]) for k in "PqCdAb"]
+    train = layer(*inputs)
+    layer.eval()
+    with torch.no_grad():
+        evaluated = layer(*inputs)
+    for a, b in zip(train[:3], evaluated[:3]):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("qp_solver", SOLVERS)
+def test_warm_start_from_previous_gives_the_same_solution(qp_solver, qp_mixed):
+    inputs = [torch.tensor(qp_mixed[k]) for k in "PqCdAb"]
+    layer = dqp.QPLayer(qp_solver=qp_solver, warm_start_from_previous=True)
+    z1, lam1, mu1 = layer(*inputs)
+    z2, lam2, mu2 = layer(*inputs)
+    torch.testing.assert_close(z1, z2, atol=1e-8, rtol=0)
+    torch.testing.assert_close(mu1, mu2, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(z2.numpy(), qp_mixed["z"], atol=1e-8)

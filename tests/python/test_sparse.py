@@ -162,3 +162,31 @@ def test_scipy_inputs_to_numpy_solve_match_dense():
                       (dense.mu, sparse.mu, qp["mu"])):
         np.testing.assert_allclose(a, ref, atol=1e-8)
         np.testing.assert_allclose(b, ref, atol=1e-8)
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr", "csc"])
+def test_sparse_leaf_tensor_requiring_grad_gets_gradient_in_its_own_layout(layout):
+    # The seed example's matrices, passed as sparse leaves (no separate values tensor).
+    convert = {"coo": torch.Tensor.to_sparse_coo, "csr": torch.Tensor.to_sparse_csr,
+               "csc": torch.Tensor.to_sparse_csc}[layout]
+    P = convert(2 * torch.eye(2, dtype=torch.float64))
+    C = convert(torch.tensor([[-1.0, -1.0], [-1.0, 0.0], [0.0, -1.0]], dtype=torch.float64)).requires_grad_()
+    d = torch.tensor([-1.0, 0.0, 0.0], dtype=torch.float64)
+    z, lam, mu = dqp.QPLayer()(P, torch.zeros(2, dtype=torch.float64), C, d)
+    z.sum().backward()
+    assert C.grad is not None and C.grad.layout == C.layout
+    np.testing.assert_allclose(C.grad.to_dense().numpy(), [[0.5, 0.5], [0.0, 0.0], [0.0, 0.0]], atol=1e-8)
+
+
+def test_normalize_constraints_does_not_mutate_callers_sparse_list():
+    qp = make_qp(5, 4, 0, seed=122, n_active=2, sparse=True)
+    Cs = [torch.tensor(qp["C"] * s).to_sparse_csc() for s in (3.0, 0.2)]
+    before = [c.values().clone() for c in Cs]
+    P = torch.tensor(qp["P"]).to_sparse_csc()
+    q = torch.tensor(np.stack([qp["q"]] * 2))
+    d = torch.tensor(np.stack([qp["d"] * 3.0, qp["d"] * 0.2]))
+    z, lam, mu = dqp.QPLayer(normalize_constraints=True)(P, q, Cs, d)
+    for b, c in zip(before, Cs):
+        assert torch.equal(b, c.values())
+    np.testing.assert_allclose(z.numpy(), np.stack([qp["z"]] * 2), atol=1e-8)
+    np.testing.assert_allclose(mu.numpy(), np.stack([qp["mu"] / 3.0, qp["mu"] / 0.2]), atol=1e-8)
