@@ -1,6 +1,7 @@
 // Everything a user of dqp needs.
 #pragma once
 
+#include "dqp/batch.hpp"
 #include "dqp/gradients.hpp"
 #include "dqp/kkt_solver.hpp"
 #include "dqp/layer.hpp"

@@ -12,6 +12,8 @@
 
 namespace dqp {
 
+class FactorCache;
+
 class Layer {
  public:
   // Throws std::invalid_argument on bad settings or unknown solver names.
@@ -26,9 +28,12 @@ class Layer {
   // Solves with the configured solver, finds the active set and factors the
   // reduced KKT system. `warm` (may be null) warm-starts the solver when
   // settings().warm_start is on. Bad data throws; a failed solve is reported
-  // in Solution::status.
-  Solution forward(const DenseProblem& problem, const Solution* warm = nullptr) const;
-  Solution forward(const SparseProblem& problem, const Solution* warm = nullptr) const;
+  // in Solution::status. `cache` (may be null; see batch.hpp) shares
+  // factorizations between problems with the same P, C and A.
+  Solution forward(const DenseProblem& problem, const Solution* warm = nullptr,
+                   FactorCache* cache = nullptr) const;
+  Solution forward(const SparseProblem& problem, const Solution* warm = nullptr,
+                   FactorCache* cache = nullptr) const;
 
   // Same, for a point computed elsewhere (for example by a Python solver):
   // everything after the solve runs here.

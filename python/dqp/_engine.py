@@ -64,6 +64,26 @@ class Engine:
             return self.core.backward_sparse(_csc(P), q, _csc(C), d, _csc(A), b, solution, dz, dlam, dmu)
         return self.core.backward_dense(P, q, C, d, A, b, solution, dz, dlam, dmu)
 
+    def forward_batch(self, sparse: bool, data, size: int, threads: int, warm):
+        """Native solvers only: the whole batch in C++. Returns (solutions, Z, Lam, Mu).
+
+        ``data`` holds arrays with a leading batch axis (per problem) or
+        without (shared); sparse matrices are lists of (pattern, values).
+        """
+        P, q, C, d, A, b = data
+        if sparse:
+            P, C, A = ([_csc(item) for item in matrix] for matrix in (P, C, A))
+            return _core.forward_sparse_batch(self.core, P, q, C, d, A, b, size, threads, True, warm)
+        return _core.forward_dense_batch(self.core, P, q, C, d, A, b, size, threads, True, warm)
+
+    def backward_batch(self, sparse: bool, data, solutions, dz, dlam, dmu, threads: int):
+        """Gradients of the six parameters; shared parameters get the batch's sum."""
+        P, q, C, d, A, b = data
+        if sparse:
+            P, C, A = ([_csc(item) for item in matrix] for matrix in (P, C, A))
+            return _core.backward_sparse_batch(self.core, P, q, C, d, A, b, solutions, dz, dlam, dmu, threads)
+        return _core.backward_dense_batch(self.core, P, q, C, d, A, b, solutions, dz, dlam, dmu, threads)
+
     def _bridge_solve(self, sparse: bool, data, warm):
         P, q, C, d, A, b = data
         if sparse:

@@ -1,10 +1,10 @@
 """The torch autograd Function: a whole batch in one forward and one backward.
 
-Forward hands float64 CPU buffers to the C++ core (zero-copy), one problem per
-batch element, on a thread pool when asked (the core releases the GIL). The
-core's Solution objects, which hold the KKT factorizations, stay in ``ctx`` so
-backward reuses them. Parameters shared by the batch get the sum of the
-per-problem gradients.
+Forward hands float64 CPU buffers to the C++ batch engine (zero-copy; shared
+parameters are viewed once, not copied), which solves on a thread pool with
+the GIL released. A qpsolvers solver runs its solves here, then the core takes
+over. The core's Solution objects, which own the KKT factorizations, stay in
+``ctx``: backward reuses them, in C++, for the whole batch at once.
 """
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from torch.autograd.function import once_differentiable
 
 from ._inputs import NAMES, Spec
 
+MATRICES = ("P", "C", "A")
+
 
 class QPSolveError(RuntimeError):
     """A forward solve failed; ``index`` is the batch element, ``status`` the solver's status."""
@@ -28,119 +30,97 @@ class QPSolveError(RuntimeError):
         self.status = status
 
 
-def _split(spec: Spec, tensors):
-    """name -> list of numpy arrays (one per tensor) from the flat tensor list."""
-    arrays, position = {}, 0
+def batch_data(spec: Spec, tensors) -> tuple:
+    """The six parameters as the engine's batch calls take them.
+
+    Dense: one array each, with a leading batch axis when batched. Sparse
+    matrices: a list of (pattern, values), one entry when shared.
+    """
+    data, position = [], 0
     for name in NAMES:
         count = spec.counts[name]
-        arrays[name] = [t.detach().numpy() for t in tensors[position:position + count]]
+        arrays = [t.detach().numpy() for t in tensors[position:position + count]]
         position += count
-    return arrays
-
-
-def element(spec: Spec, arrays: dict, i: int):
-    """The six inputs of batch element i, as the engine takes them."""
-    out = []
-    for name in NAMES:
-        items = arrays[name]
-        if spec.sparse and name in ("P", "C", "A"):
+        if spec.sparse and name in MATRICES:
             patterns = spec.patterns[name]
-            if spec.batched[name]:
-                out.append((patterns[i], items[i]))
-            else:
-                out.append((patterns, items[0]))
+            patterns = patterns if isinstance(patterns, list) else [patterns]
+            data.append(list(zip(patterns, arrays)))
         else:
-            out.append(items[0][i] if spec.batched[name] else items[0])
+            data.append(arrays[0])
+    return tuple(data)
+
+
+def element(spec: Spec, data: tuple, i: int) -> tuple:
+    """The six inputs of batch element i, for the single-problem engine calls."""
+    out = []
+    for name, value in zip(NAMES, data):
+        if spec.sparse and name in MATRICES:
+            out.append(value[i] if spec.batched[name] else value[0])
+        else:
+            out.append(value[i] if spec.batched[name] else value)
     return tuple(out)
 
 
-def _map(function, count: int, threads: int):
-    if threads <= 1 or count <= 1:
-        return [function(i) for i in range(count)]
-    with ThreadPoolExecutor(max_workers=min(threads, count)) as pool:
-        return list(pool.map(function, range(count)))
+def _forward(engine, spec: Spec, data: tuple, threads: int, warm):
+    if engine.native:
+        solutions, Z, Lam, Mu = engine.forward_batch(spec.sparse, data, spec.size, threads, warm)
+        return solutions, [None] * spec.size, Z, Lam, Mu
+
+    def solve(i):
+        start = warm[i] if warm is not None else None
+        return engine.forward(spec.sparse, element(spec, data, i), start)
+
+    if threads > 1 and spec.size > 1:
+        with ThreadPoolExecutor(max_workers=min(threads, spec.size)) as pool:
+            results = list(pool.map(solve, range(spec.size)))
+    else:
+        results = [solve(i) for i in range(spec.size)]
+    solutions = [solution for solution, _ in results]
+    stack = lambda rows, width: np.stack(rows) if rows else np.zeros((0, width))  # noqa: E731
+    return (solutions, [message for _, message in results], stack([s.z for s in solutions], spec.n),
+            stack([s.lam for s in solutions], spec.p), stack([s.mu for s in solutions], spec.m))
 
 
 class QPFunction(torch.autograd.Function):
-    """z, lam, mu = QPFunction.apply(engine, spec, options, *tensors)."""
+    """z, lam, mu = QPFunction.apply(engine, spec, options, *tensors); shapes (B, n), (B, p), (B, m)."""
 
     @staticmethod
     def forward(ctx, engine, spec: Spec, options: dict, *tensors):
-        arrays = _split(spec, tensors)
-        warm = options.get("warm") or [None] * spec.size
-
-        def solve(i):
-            return engine.forward(spec.sparse, element(spec, arrays, i), warm[i] if i < len(warm) else None)
-
-        results = _map(solve, spec.size, options["threads"])
-        solutions = [solution for solution, _ in results]
-        for i, (solution, message) in enumerate(results):
-            if not solution.optimal:
-                _report_failure(engine, options["on_failure"], i, solution.status, message, spec.batch)
-
-        z = np.stack([s.z for s in solutions])
-        lam = np.stack([s.lam for s in solutions])
-        mu = np.stack([s.mu for s in solutions])
-        if options["on_failure"] == "nan":
-            for i, s in enumerate(solutions):
-                if not s.optimal:
-                    z[i], lam[i], mu[i] = np.nan, np.nan, np.nan
-        ctx.engine, ctx.spec, ctx.arrays, ctx.solutions = engine, spec, arrays, solutions
+        data = batch_data(spec, tensors)
+        solutions, messages, Z, Lam, Mu = _forward(engine, spec, data, options["threads"], options.get("warm"))
+        failed = [i for i, s in enumerate(solutions) if not s.optimal]
+        for i in failed:
+            _report_failure(engine, options["on_failure"], i, solutions[i].status, messages[i], spec.batch)
+        if failed and options["on_failure"] == "nan":
+            Z[failed], Lam[failed], Mu[failed] = np.nan, np.nan, np.nan
+        ctx.engine, ctx.spec, ctx.data, ctx.solutions = engine, spec, data, solutions
         ctx.threads = options["threads"]
-        ctx.tensor_shapes = [t.shape for t in tensors]
+        ctx.shapes = [t.shape for t in tensors]
         options["solutions"] = solutions
-        return torch.from_numpy(z), torch.from_numpy(lam), torch.from_numpy(mu)
+        return torch.from_numpy(Z), torch.from_numpy(Lam), torch.from_numpy(Mu)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, gz, glam, gmu):
-        spec, arrays, solutions = ctx.spec, ctx.arrays, ctx.solutions
-        B = spec.size
+        spec = ctx.spec
 
-        def grad_array(g, width):
-            return np.zeros((B, width)) if g is None else g.detach().numpy()
+        def rows(g, width):
+            if g is None:
+                return np.zeros((spec.size, width))
+            return np.ascontiguousarray(g.detach().numpy(), dtype=np.float64)
 
-        gz, glam, gmu = grad_array(gz, spec.n), grad_array(glam, spec.p), grad_array(gmu, spec.m)
-
-        def differentiate(i):
-            if not solutions[i].differentiable:
-                return None
-            return ctx.engine.backward(spec.sparse, element(spec, arrays, i), solutions[i],
-                                       np.ascontiguousarray(gz[i]), np.ascontiguousarray(glam[i]),
-                                       np.ascontiguousarray(gmu[i]))
-
-        per_problem = _map(differentiate, B, ctx.threads)
-        grads = []
-        for k, name in enumerate(NAMES):
-            shapes = ctx.tensor_shapes
-            start = sum(spec.counts[other] for other in NAMES[:k])
-            if not ctx.needs_input_grad[3 + start] and spec.counts[name] == 1:
-                grads.append(None)
-                continue
-            grads.extend(_gather(name, k, spec, per_problem, shapes[start:start + spec.counts[name]]))
-        return (None, None, None, *grads)
-
-
-def _gather(name: str, k: int, spec: Spec, per_problem, shapes) -> list:
-    """Gradients for the tensors of one parameter: per element, or summed if shared."""
-    if spec.sparse and name in ("P", "C", "A") and spec.batched[name]:
-        out = []
-        for i, shape in enumerate(shapes):
-            g = per_problem[i]
-            out.append(torch.zeros(shape, dtype=torch.float64) if g is None else torch.from_numpy(g[k]))
-        return out
-    shape = shapes[0]
-    if spec.batched[name]:
-        total = np.zeros(tuple(shape))
-        for i, g in enumerate(per_problem):
-            if g is not None:
-                total[i] = g[k]
-    else:
-        total = np.zeros(tuple(shape))
-        for g in per_problem:
-            if g is not None:
-                total += g[k].reshape(total.shape)
-    return [torch.from_numpy(total)]
+        grads = ctx.engine.backward_batch(spec.sparse, ctx.data, ctx.solutions, rows(gz, spec.n),
+                                          rows(glam, spec.p), rows(gmu, spec.m), ctx.threads)
+        out, position = [], 0
+        for name, grad in zip(NAMES, grads):
+            count = spec.counts[name]
+            shapes = ctx.shapes[position:position + count]
+            position += count
+            if isinstance(grad, list):          # batched sparse values: one tensor each
+                out.extend(torch.from_numpy(g) for g in grad)
+            else:
+                out.append(torch.from_numpy(np.asarray(grad)).reshape(shapes[0]))
+        return (None, None, None, *out)
 
 
 def _report_failure(engine, on_failure: str, index: int, status: str, message: Optional[str],

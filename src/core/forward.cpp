@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "active_set.hpp"
+#include "dqp/batch.hpp"
 #include "dqp/layer.hpp"
 #include "problem_ops.hpp"
 #include "reduced_kkt.hpp"
@@ -115,7 +116,8 @@ bool solves_accurately(const Problem& qp, const std::vector<Index>& active, cons
 
 template <class Problem>
 Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
-                const Vector& scale_C, const Vector& scale_A, Clock::time_point start) {
+                const Vector& scale_C, const Vector& scale_A, Clock::time_point start,
+                FactorCache* cache) {
   Solution solution;
   solution.status = point.status;
   solution.iterations = point.iterations;
@@ -136,7 +138,8 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
   const Index k = static_cast<Index>(active.size());
   if (p + k > n) solution.degeneracy |= kTooManyActive;
 
-  auto kkt = factor_reduced_kkt(qp, active, scale_C, scale_A, settings, false);
+  std::shared_ptr<const ReducedKKT> kkt = cache ? cache->find(active) : nullptr;
+  if (!kkt) kkt = factor_reduced_kkt(qp, active, scale_C, scale_A, settings, false);
   Vector rhs(n + p + k);
   rhs.head(n) = -qp.q;
   rhs.segment(n, p) = qp.b;
@@ -146,6 +149,7 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
     kkt = factor_reduced_kkt(qp, active, scale_C, scale_A, settings, true);
     x = kkt->solve(rhs);
   }
+  if (cache) cache->insert(active, kkt);
   if (kkt->least_squares()) solution.degeneracy |= kSingularKKT;
 
   const bool need_duals = !point.has_duals || !settings.dual_available;
@@ -199,7 +203,7 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
 
 template <class Problem>
 Solution forward_impl(const Problem& qp, const Settings& settings, const QPSolver& solver,
-                      const Solution* warm) {
+                      const Solution* warm, FactorCache* cache) {
   const auto start = Clock::now();
   validate(qp, settings);
   const Vector scale_C = row_scale(core::row_norms(qp.C), settings);
@@ -236,7 +240,7 @@ Solution forward_impl(const Problem& qp, const Settings& settings, const QPSolve
   const double solve_time = seconds_since(solve_start);
   if (point.z.size() != qp.n()) point.status = Status::NumericalError;
   if (is_optimal(point.status) && !point.z.allFinite()) point.status = Status::NumericalError;
-  Solution solution = finish(qp, settings, std::move(point), scale_C, scale_A, start);
+  Solution solution = finish(qp, settings, std::move(point), scale_C, scale_A, start, cache);
   solution.timings.solve = solve_time;
   return solution;
 }
@@ -254,7 +258,7 @@ Solution forward_from_impl(const Problem& qp, const Settings& settings, PrimalDu
   if (is_optimal(point.status) && !point.z.allFinite()) point.status = Status::NumericalError;
   const Vector scale_C = row_scale(core::row_norms(qp.C), settings);
   const Vector scale_A = row_scale(core::row_norms(qp.A), settings);
-  return finish(qp, settings, std::move(point), scale_C, scale_A, start);
+  return finish(qp, settings, std::move(point), scale_C, scale_A, start, nullptr);
 }
 
 }  // namespace
@@ -277,12 +281,14 @@ const QPSolver& Layer::solver() const {
   return *solver_;
 }
 
-Solution Layer::forward(const DenseProblem& problem, const Solution* warm) const {
-  return forward_impl(problem, settings_, solver(), warm);
+Solution Layer::forward(const DenseProblem& problem, const Solution* warm,
+                       FactorCache* cache) const {
+  return forward_impl(problem, settings_, solver(), warm, cache);
 }
 
-Solution Layer::forward(const SparseProblem& problem, const Solution* warm) const {
-  return forward_impl(problem, settings_, solver(), warm);
+Solution Layer::forward(const SparseProblem& problem, const Solution* warm,
+                       FactorCache* cache) const {
+  return forward_impl(problem, settings_, solver(), warm, cache);
 }
 
 Solution Layer::forward_from(const DenseProblem& problem, PrimalDual point) const {

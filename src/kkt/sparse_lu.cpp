@@ -14,10 +14,8 @@ class SparseLUFactorization final : public KKTFactorization {
     lu_.factorize(K);
   }
   bool ok() const { return lu_.info() == Eigen::Success; }
-  void solve(Eigen::Ref<Vector> rhs) const override {
-    // SparseLU::solve is not const-qualified in all Eigen versions.
-    rhs = const_cast<Solver&>(lu_).solve(Vector(rhs));
-  }
+  // const: shared factorizations are solved from several threads at once.
+  void solve(Eigen::Ref<Vector> rhs) const override { rhs = lu_.solve(Vector(rhs)); }
 
  private:
   using Solver = Eigen::SparseLU<KKTSparse, Eigen::COLAMDOrdering<int>>;

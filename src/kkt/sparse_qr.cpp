@@ -14,9 +14,8 @@ class SparseQRFactorization final : public KKTFactorization {
     qr_.compute(K);
   }
   bool ok() const { return qr_.info() == Eigen::Success; }
-  void solve(Eigen::Ref<Vector> rhs) const override {
-    rhs = const_cast<Solver&>(qr_).solve(Vector(rhs));
-  }
+  // const: shared factorizations are solved from several threads at once.
+  void solve(Eigen::Ref<Vector> rhs) const override { rhs = qr_.solve(Vector(rhs)); }
 
  private:
   using Solver = Eigen::SparseQR<KKTSparse, Eigen::COLAMDOrdering<int>>;

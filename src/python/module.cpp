@@ -11,4 +11,5 @@ NB_MODULE(_core, m) {
   dqp::python::expose_solution(m);
   dqp::python::expose_layer(m);
   dqp::python::expose_registry(m);
+  dqp::python::expose_batch(m);
 }

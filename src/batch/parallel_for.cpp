@@ -1,0 +1,45 @@
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "dqp/batch.hpp"
+
+namespace dqp {
+
+// Threads are started per call: a batch call does milliseconds of work, a
+// thread start costs microseconds, and nothing outlives the call.
+void parallel_for(Index count, int threads, const std::function<void(Index)>& body) {
+  if (count <= 0) return;
+  const int hardware = std::max(1u, std::thread::hardware_concurrency());
+  const Index workers = std::min<Index>(count, threads <= 0 ? hardware : threads);
+  if (workers <= 1) {
+    for (Index i = 0; i < count; ++i) body(i);
+    return;
+  }
+  std::atomic<Index> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto work = [&] {
+    for (Index i = next++; i < count; i = next++) {
+      try {
+        body(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        next = count;  // stop handing out work
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(workers - 1);
+  for (Index t = 1; t < workers; ++t) pool.emplace_back(work);
+  work();
+  for (auto& thread : pool) thread.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace dqp
