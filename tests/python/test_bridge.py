@@ -192,3 +192,33 @@ def test_bridge_solves_batch_and_matches_native(qp_batch):
         outs[solver] = [z.detach(), lam.detach(), mu.detach()] + [x.grad for x in xs]
     for a, b in zip(outs["proxqp"], outs["osqp"]):
         torch.testing.assert_close(a, b, atol=TOL, rtol=0)
+
+
+def _dense_only_bridge_solvers():
+    return [name for name, info in dqp.available_solvers().items()
+            if info["kind"] == "qpsolvers" and info["dense"] and not info["sparse"]]
+
+
+@pytest.mark.parametrize("qp_solver", _dense_only_bridge_solvers())
+def test_dense_only_bridge_solver_on_sparse_inputs_solves_or_rejects_the_option(qp_solver):
+    # Either the bridge hands the solver dense matrices, or the combination is
+    # refused up front as bad input naming qp_solver -- not reported as a failed solve.
+    qp = _problem()
+    try:
+        result = _run(qp, "sparse", qp_solver=qp_solver)
+    except ValueError as error:
+        assert "qp_solver" in str(error)
+        return
+    _assert_same(result, _run(qp, "sparse"))
+
+
+@pytest.mark.parametrize("qp_solver", ["proxqp", "osqp"])
+@pytest.mark.parametrize("storage", ["dense", "sparse"])
+def test_forward_and_backward_print_nothing_when_not_verbose(qp_solver, storage, capfd):
+    qp = _problem()
+    capfd.readouterr()
+    _run(qp, storage, qp_solver=qp_solver)
+    _run(qp, storage, qp_solver=qp_solver, dual_available=False, refine_active=True)
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err == ""
