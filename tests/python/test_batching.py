@@ -215,3 +215,66 @@ def test_leading_batch_of_one_keeps_its_axis_whatever_empty_batch(qp_mixed):
     for layer in (dqp.QPLayer(), dqp.QPLayer(empty_batch=True)):
         z, lam, mu = layer(*(tensor(qp_mixed[k][None], requires_grad=False) for k in NAMES))
         assert z.shape == (1, 5) and lam.shape == (1, 2) and mu.shape == (1, 6)
+
+
+def _same_active_set_problems(base, count, seed):
+    """Problems sharing P, C and the active set of ``base``, with different z*, μ* (so q, d differ)."""
+    rng = np.random.default_rng(seed)
+    J = base["J"]
+    out = []
+    for _ in range(count):
+        z = rng.standard_normal(base["P"].shape[0])
+        mu = np.zeros(base["C"].shape[0])
+        mu[J] = rng.uniform(0.5, 1.5, J.size)
+        slack = np.where(np.isin(np.arange(mu.size), J), 0.0, rng.uniform(0.5, 1.5, mu.size))
+        out.append(dict(base, z=z, mu=mu, d=base["C"] @ z + slack, q=-(base["P"] @ z + base["C"].T @ mu)))
+    return out
+
+
+@pytest.mark.parametrize("storage", ["dense", "sparse"])
+def test_shared_matrices_and_identical_active_sets_equal_loop(storage):
+    # The case where one factorization of K can serve the whole batch.
+    base = make_qp(5, 6, 0, seed=72, n_active=2, sparse=(storage == "sparse"))
+    problems = _same_active_set_problems(base, 4, seed=73)
+    conv = (lambda x: x.to_sparse_csc()) if storage == "sparse" else (lambda x: x)
+    P, C = tensor(base["P"], requires_grad=False), tensor(base["C"], requires_grad=False)
+    q, d = (tensor(np.stack([qp[k] for qp in problems])) for k in "qd")
+    layer = dqp.QPLayer(n_threads=2)
+    z, lam, mu = layer(conv(P), q, conv(C), d)
+    assert (layer.active == layer.active[0]).all()
+    _loss(z, lam, mu).backward()
+    for i, qp in enumerate(problems):
+        np.testing.assert_allclose(z[i].detach().numpy(), qp["z"], atol=1e-8)
+        np.testing.assert_allclose(mu[i].detach().numpy(), qp["mu"], atol=1e-8)
+        qi, di = tensor(qp["q"]), tensor(qp["d"])
+        zi, li, mi = dqp.QPLayer()(conv(P), qi, conv(C), di)
+        _loss(zi, li, mi).backward()
+        torch.testing.assert_close(qi.grad, q.grad[i], atol=1e-10, rtol=0)
+        torch.testing.assert_close(di.grad, d.grad[i], atol=1e-10, rtol=0)
+
+
+def test_sparse_list_same_pattern_different_values_same_active_set_equals_loop():
+    # Same sparsity pattern and active set, but different P values: K differs per problem.
+    base = make_qp(5, 4, 0, seed=74, n_active=2, sparse=True)
+    rng = np.random.default_rng(75)
+    problems = []
+    for _ in range(3):
+        P = base["P"].copy()
+        P[np.nonzero(P)] *= 1.0 + 0.3 * rng.random()
+        problems.append(dict(base, P=P, q=-(P @ base["z"] + base["C"].T @ base["mu"])))
+    builders = [SparseBuilder(qp["P"], "csc") for qp in problems]
+    values = [bld.values() for bld in builders]
+    q = tensor(np.stack([qp["q"] for qp in problems]))
+    C, d = tensor(base["C"], requires_grad=False).to_sparse_csc(), tensor(base["d"])
+    layer = dqp.QPLayer(n_threads=2)
+    z, lam, mu = layer([bld(v) for bld, v in zip(builders, values)], q, C, d)
+    assert (layer.active == layer.active[0]).all()
+    _loss(z, lam, mu).backward()
+    for i, qp in enumerate(problems):
+        vi = builders[i].values()
+        qi = tensor(qp["q"])
+        zi, li, mi = dqp.QPLayer()(builders[i](vi), qi, C, tensor(base["d"]))
+        _loss(zi, li, mi).backward()
+        torch.testing.assert_close(zi, z[i], atol=1e-10, rtol=0)
+        torch.testing.assert_close(vi.grad, values[i].grad, atol=1e-10, rtol=0)
+        torch.testing.assert_close(qi.grad, q.grad[i], atol=1e-10, rtol=0)
