@@ -3,6 +3,8 @@ and the options that change the forward path (dual recovery, normalization,
 refinement, linear solvers) leave outputs and gradients unchanged."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -222,3 +224,35 @@ def test_forward_and_backward_print_nothing_when_not_verbose(qp_solver, storage,
     out, err = capfd.readouterr()
     assert out == ""
     assert err == ""
+
+
+def _threaded_bridge_batches(repeats=10):
+    qp = make_qp(4, 5, 1, seed=81, n_active=2)
+    stacked = [torch.tensor(np.stack([qp[k]] * 8)) for k in "PqCdAb"]
+    layer = dqp.QPLayer(qp_solver="osqp", n_threads=2)
+    for _ in range(repeats):
+        z, lam, mu = layer(*stacked)
+    np.testing.assert_allclose(z.numpy(), np.stack([qp["z"]] * 8), atol=TOL)
+
+
+def test_threaded_bridge_batch_leaves_global_warning_filters_untouched():
+    # Silencing solver warnings must not race on the process-wide filter list.
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        before = list(warnings.filters)
+        _threaded_bridge_batches()
+        assert warnings.filters == before
+
+
+def test_failure_warning_still_raised_after_threaded_bridge_batch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        _threaded_bridge_batches()
+        P = torch.eye(2, dtype=torch.float64)
+        C = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+        d = torch.tensor([-1.0, -1.0], dtype=torch.float64)
+        # record=True keeps the current filters (unlike pytest.warns, which resets them).
+        with warnings.catch_warnings(record=True) as caught:
+            dqp.QPLayer(on_failure="nan")(P, torch.zeros(2, dtype=torch.float64), C, d)
+        assert any(issubclass(w.category, RuntimeWarning) and "primal_infeasible" in str(w.message)
+                   for w in caught), "dqp's failure warning was silenced"
