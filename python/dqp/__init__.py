@@ -8,6 +8,8 @@
   ``dQP.dQP_layer``), so its users switch by changing one import.
 * ``dqp.solve``: one QP on numpy / scipy data.
 * ``dqp.available_solvers()``, ``dqp.available_linear_solvers()``.
+* ``dqp.diagnose``: which solver suits a problem (also ``dqp diagnose``);
+  ``dqp.load_problem``: .npz and Maros–Meszaros .mat files.
 """
 from __future__ import annotations
 
@@ -23,10 +25,12 @@ from ._layer import QPLayer
 from ._numpy_api import QPResult, solve
 from ._settings import build_settings
 from ._solvers import available_linear_solvers, available_solvers
+from .diagnose import diagnose
+from .problems import load_problem
 
 __version__ = "0.1.0"
 
 __all__ = [
     "QPLayer", "QPResult", "QPSolveError", "available_linear_solvers", "available_solvers",
-    "build_settings", "dQP", "solve", "__version__",
+    "build_settings", "dQP", "diagnose", "load_problem", "solve", "__version__",
 ]
