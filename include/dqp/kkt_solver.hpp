@@ -25,6 +25,8 @@ class KKTFactorization {
   // Overwrites rhs with K⁻¹ rhs (K is symmetric, so this also serves the
   // adjoint). For a least-squares factorization: a minimizer of ||K x - rhs||.
   virtual void solve(Eigen::Ref<Vector> rhs) const = 0;
+  // True when a rank-revealing factorization found K singular.
+  virtual bool rank_deficient() const { return false; }
 };
 
 struct LinearSolverInfo {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dqp/layer.hpp"
+#include "kkt_assembly.hpp"
 #include "reduced_kkt.hpp"
 
 namespace dqp {
@@ -24,8 +25,8 @@ void check_size(const VectorView& v, Index expected, const char* name, bool opti
 }
 
 template <class Problem>
-Adjoint solve_adjoint(const Problem& qp, const Solution& solution, const VectorView& dz,
-                      const VectorView& dlam, const VectorView& dmu) {
+Adjoint solve_adjoint(const Problem& qp, const Solution& solution, const Settings& settings,
+                      const VectorView& dz, const VectorView& dlam, const VectorView& dmu) {
   if (!solution.differentiable())
     throw std::invalid_argument(std::string("cannot differentiate a solution with status '") +
                                 to_string(solution.status) +
@@ -47,7 +48,12 @@ Adjoint solve_adjoint(const Problem& qp, const Solution& solution, const VectorV
   if (dlam.size()) rhs.segment(n, p) = dlam;
   if (dmu.size())
     for (Index i = 0; i < k; ++i) rhs[n + p + i] = dmu[active[i]];
-  const Vector w = kkt.solve(std::move(rhs));
+  Vector w = kkt.solve(rhs);
+  // A factorization can pass its own singularity test and the forward solve's
+  // check (a consistent right-hand side) yet fail here: fall back to least
+  // squares rather than return Inf or NaN.
+  if (!kkt.least_squares() && !core::solves_accurately(qp, active, w, rhs))
+    w = core::factor_reduced_kkt(qp, active, kkt.row_scale(), settings, true)->solve(rhs);
   return {-w.head(n), -w.segment(n, p), -w.tail(k)};
 }
 
@@ -56,7 +62,7 @@ Adjoint solve_adjoint(const Problem& qp, const Solution& solution, const VectorV
 DenseGradients Layer::backward(const DenseProblem& qp, const Solution& solution,
                                const VectorView& dz, const VectorView& dlam,
                                const VectorView& dmu) const {
-  const Adjoint adj = solve_adjoint(qp, solution, dz, dlam, dmu);
+  const Adjoint adj = solve_adjoint(qp, solution, settings_, dz, dlam, dmu);
   const Vector& z = solution.z;
   const Index n = qp.n(), m = qp.m(), p = qp.p();
   DenseGradients g;
@@ -79,7 +85,7 @@ DenseGradients Layer::backward(const DenseProblem& qp, const Solution& solution,
 SparseGradients Layer::backward(const SparseProblem& qp, const Solution& solution,
                                 const VectorView& dz, const VectorView& dlam,
                                 const VectorView& dmu) const {
-  const Adjoint adj = solve_adjoint(qp, solution, dz, dlam, dmu);
+  const Adjoint adj = solve_adjoint(qp, solution, settings_, dz, dlam, dmu);
   const Vector& z = solution.z;
   SparseGradients g;
   g.q = adj.dz;

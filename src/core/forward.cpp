@@ -9,6 +9,7 @@
 #include "dqp/batch.hpp"
 #include "dqp/layer.hpp"
 #include "problem_ops.hpp"
+#include "kkt_assembly.hpp"
 #include "reduced_kkt.hpp"
 
 namespace dqp {
@@ -20,49 +21,10 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-bool is_sparse(const DenseProblem&) { return false; }
-bool is_sparse(const SparseProblem&) { return true; }
-
 // 1 / row norm, or 1 for rows below the floor (and everywhere when off).
 Vector row_scale(const Vector& norms, const Settings& settings) {
   if (!settings.normalize_constraints) return Vector::Ones(norms.size());
   return norms.unaryExpr([&](double norm) { return norm < settings.normalize_floor ? 1.0 : 1.0 / norm; });
-}
-
-// The linear solvers to try, in order: the requested one, then more robust
-// ones, ending with a least-squares solver for singular K.
-std::vector<std::string> factorization_chain(const std::string& requested, bool sparse) {
-  const std::string name = resolve_linear_solver_name(requested);
-  if (sparse) {
-    if (name == "auto" || name == "sparse_ldlt") return {"sparse_ldlt", "sparse_lu", "sparse_qr"};
-    if (name == "sparse_lu") return {"sparse_lu", "sparse_qr"};
-    if (name == "sparse_qr") return {"sparse_qr"};
-  } else {
-    if (name == "auto" || name == "lu") return {"lu", "cod"};
-    if (name == "cod") return {"cod"};
-  }
-  throw std::invalid_argument("lin_solver '" + requested + "' does not take " +
-                              (sparse ? "sparse" : "dense") + " problems");
-}
-
-// K x for the unscaled K = [[P, Ãᵀ], [Ã, 0]].
-template <class Problem>
-Vector kkt_times(const Problem& qp, const std::vector<Index>& active, const Vector& x) {
-  const Index n = qp.n(), p = qp.p(), k = static_cast<Index>(active.size());
-  Vector mu_full = Vector::Zero(qp.m());
-  for (Index i = 0; i < k; ++i) mu_full[active[i]] = x[n + p + i];
-  const Vector z = x.head(n);
-  Vector out(n + p + k);
-  out.head(n) = qp.P * z + qp.C.transpose() * mu_full;
-  if (p > 0) {
-    out.head(n) += qp.A.transpose() * x.segment(n, p);
-    out.segment(n, p) = qp.A * z;
-  }
-  if (k > 0) {
-    const Vector Cz = qp.C * z;
-    for (Index i = 0; i < k; ++i) out[n + p + i] = Cz[active[i]];
-  }
-  return out;
 }
 
 template <class Problem>
@@ -81,37 +43,6 @@ double kkt_residual(const Problem& qp, const Vector& z, const Vector& lam, const
     worst = std::max(worst, (qp.A * z - qp.b).cwiseAbs().maxCoeff());
   }
   return std::max(worst, stationarity.cwiseAbs().maxCoeff());
-}
-
-template <class Problem>
-std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vector<Index>& active,
-                                               const Vector& scale_C, const Vector& scale_A,
-                                               const Settings& settings, bool force_least_squares) {
-  Vector scale(qp.p() + static_cast<Index>(active.size()));
-  scale.head(qp.p()) = scale_A;
-  for (std::size_t i = 0; i < active.size(); ++i) scale[qp.p() + i] = scale_C[active[i]];
-  const auto K = core::assemble_kkt(qp, active, scale);
-  std::vector<std::string> chain = factorization_chain(settings.lin_solver, is_sparse(qp));
-  if (force_least_squares) chain.erase(chain.begin(), chain.end() - 1);
-  for (const std::string& name : chain) {
-    const auto solver = make_linear_solver(name);
-    auto factor = solver->factorize(K);
-    if (factor)
-      return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale, std::move(factor), name,
-                                          solver->info().least_squares);
-  }
-  throw std::runtime_error("every linear solver failed on the reduced KKT system");
-}
-
-// Does K x = rhs hold to working accuracy? A factorization that passed its
-// own singularity test can still be too ill-conditioned to trust.
-template <class Problem>
-bool solves_accurately(const Problem& qp, const std::vector<Index>& active, const Vector& x,
-                       const Vector& rhs) {
-  if (!x.allFinite()) return false;
-  const Vector Kx = kkt_times(qp, active, x);
-  const double scale = 1.0 + rhs.cwiseAbs().maxCoeff() + Kx.cwiseAbs().maxCoeff();
-  return (Kx - rhs).cwiseAbs().maxCoeff() <= 1e-9 * scale;
 }
 
 template <class Problem>
@@ -138,19 +69,29 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
   const Index k = static_cast<Index>(active.size());
   if (p + k > n) solution.degeneracy |= kTooManyActive;
 
+  Vector scale(p + k);
+  scale.head(p) = scale_A;
+  for (Index i = 0; i < k; ++i) scale[p + i] = scale_C[active[i]];
+  // With more active rows than variables K is singular: go to least squares.
+  const bool singular = p + k > n;
   std::shared_ptr<const ReducedKKT> kkt = cache ? cache->find(active) : nullptr;
-  if (!kkt) kkt = factor_reduced_kkt(qp, active, scale_C, scale_A, settings, false);
+  if (!kkt) kkt = core::factor_reduced_kkt(qp, active, scale, settings, singular);
   Vector rhs(n + p + k);
   rhs.head(n) = -qp.q;
   rhs.segment(n, p) = qp.b;
   for (Index i = 0; i < k; ++i) rhs[n + p + i] = qp.d[active[i]];
   Vector x = kkt->solve(rhs);
-  if (!kkt->least_squares() && !solves_accurately(qp, active, x, rhs)) {
-    kkt = factor_reduced_kkt(qp, active, scale_C, scale_A, settings, true);
+  if (!kkt->least_squares() && !core::solves_accurately(qp, active, x, rhs)) {
+    kkt = core::factor_reduced_kkt(qp, active, scale, settings, true);
     x = kkt->solve(rhs);
   }
   if (cache) cache->insert(active, kkt);
-  if (kkt->least_squares()) solution.degeneracy |= kSingularKKT;
+  // Singular: every regular factorization failed, or a rank-revealing one says so.
+  const std::string requested =
+      core::factorization_chain(settings.lin_solver, core::is_sparse(qp)).front();
+  if (singular || kkt->rank_deficient() ||
+      (kkt->least_squares() && kkt->solver_name() != requested))
+    solution.degeneracy |= kSingularKKT;
 
   const bool need_duals = !point.has_duals || !settings.dual_available;
   Vector lam = point.has_duals ? point.lam : Vector::Zero(p);
@@ -163,7 +104,7 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
     const Vector z_kkt = x.head(n);
     const Vector mu_kkt = x.tail(k);
     const double tolerance = std::max(settings.eps_abs, 1e-9);
-    bool acceptable = x.allFinite() && (kkt->least_squares() ? solves_accurately(qp, active, x, rhs) : true);
+    bool acceptable = x.allFinite() && (kkt->least_squares() ? core::solves_accurately(qp, active, x, rhs) : true);
     if (acceptable && m > 0) {
       const Vector slack = qp.d - qp.C * z_kkt;
       acceptable = slack.minCoeff() >= -tolerance * (1.0 + qp.d.cwiseAbs().maxCoeff());

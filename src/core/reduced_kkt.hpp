@@ -32,6 +32,8 @@ class ReducedKKT {
   const std::vector<Index>& active() const { return active_; }
   const std::string& solver_name() const { return solver_name_; }
   bool least_squares() const { return least_squares_; }
+  const Vector& row_scale() const { return row_scale_; }
+  bool rank_deficient() const { return factor_->rank_deficient(); }
 
   // K⁻¹ rhs, or a least-squares solution when K is singular.
   Vector solve(Vector rhs) const {

@@ -11,6 +11,7 @@ class DenseCODFactorization final : public KKTFactorization {
  public:
   explicit DenseCODFactorization(const KKTDense& K) : cod_(K) {}
   void solve(Eigen::Ref<Vector> rhs) const override { rhs = cod_.solve(rhs); }
+  bool rank_deficient() const override { return cod_.rank() < cod_.cols(); }
 
  private:
   Eigen::CompleteOrthogonalDecomposition<KKTDense> cod_;

@@ -10,7 +10,14 @@ namespace {
 class DenseLUFactorization final : public KKTFactorization {
  public:
   explicit DenseLUFactorization(const KKTDense& K) : lu_(K) {}
-  bool singular() const { return lu_.rcond() < kSingularPivot; }
+  // Both tests: rcond() misses an exactly zero last pivot (it returned 1/6 for
+  // a K with dependent rows), and is NaN for some singular matrices.
+  bool singular() const {
+    const Vector pivots = lu_.matrixLU().diagonal().cwiseAbs();
+    if (pivots.size() == 0) return false;
+    const bool tiny_pivot = !(pivots.minCoeff() > kSingularPivot * pivots.maxCoeff());
+    return tiny_pivot || !(lu_.rcond() >= kSingularPivot);
+  }
   void solve(Eigen::Ref<Vector> rhs) const override { rhs = lu_.solve(rhs); }
 
  private:

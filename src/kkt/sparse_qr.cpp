@@ -14,6 +14,7 @@ class SparseQRFactorization final : public KKTFactorization {
     qr_.compute(K);
   }
   bool ok() const { return qr_.info() == Eigen::Success; }
+  bool rank_deficient() const override { return qr_.rank() < qr_.cols(); }
   // const: shared factorizations are solved from several threads at once.
   void solve(Eigen::Ref<Vector> rhs) const override { rhs = qr_.solve(Vector(rhs)); }
 

@@ -1,0 +1,85 @@
+// Assembling, factoring and checking the reduced KKT system; shared by the
+// forward pass (polish, dual recovery) and the backward pass (its fallback).
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dqp/kkt_solver.hpp"
+#include "dqp/problem.hpp"
+#include "dqp/settings.hpp"
+#include "problem_ops.hpp"
+#include "reduced_kkt.hpp"
+
+namespace dqp::core {
+
+inline bool is_sparse(const DenseProblem&) { return false; }
+inline bool is_sparse(const SparseProblem&) { return true; }
+
+// The linear solvers to try, in order: the requested one, then more robust
+// ones, ending with a least-squares solver for singular K.
+inline std::vector<std::string> factorization_chain(const std::string& requested, bool sparse) {
+  const std::string name = resolve_linear_solver_name(requested);
+  if (sparse) {
+    if (name == "auto" || name == "sparse_ldlt") return {"sparse_ldlt", "sparse_lu", "sparse_qr"};
+    if (name == "sparse_lu") return {"sparse_lu", "sparse_qr"};
+    if (name == "sparse_qr") return {"sparse_qr"};
+  } else {
+    if (name == "auto" || name == "lu") return {"lu", "cod"};
+    if (name == "cod") return {"cod"};
+  }
+  throw std::invalid_argument("lin_solver '" + requested + "' does not take " +
+                              (sparse ? "sparse" : "dense") + " problems");
+}
+
+// K x for the unscaled K = [[P, Ãᵀ], [Ã, 0]].
+template <class Problem>
+Vector kkt_times(const Problem& qp, const std::vector<Index>& active, const Vector& x) {
+  const Index n = qp.n(), p = qp.p(), k = static_cast<Index>(active.size());
+  Vector mu_full = Vector::Zero(qp.m());
+  for (Index i = 0; i < k; ++i) mu_full[active[i]] = x[n + p + i];
+  const Vector z = x.head(n);
+  Vector out(n + p + k);
+  out.head(n) = qp.P * z + qp.C.transpose() * mu_full;
+  if (p > 0) {
+    out.head(n) += qp.A.transpose() * x.segment(n, p);
+    out.segment(n, p) = qp.A * z;
+  }
+  if (k > 0) {
+    const Vector Cz = qp.C * z;
+    for (Index i = 0; i < k; ++i) out[n + p + i] = Cz[active[i]];
+  }
+  return out;
+}
+
+template <class Problem>
+std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vector<Index>& active,
+                                               const Vector& scale, const Settings& settings,
+                                               bool force_least_squares) {
+  const auto K = assemble_kkt(qp, active, scale);
+  std::vector<std::string> chain = factorization_chain(settings.lin_solver, is_sparse(qp));
+  if (force_least_squares) chain.erase(chain.begin(), chain.end() - 1);
+  for (const std::string& name : chain) {
+    const auto solver = make_linear_solver(name);
+    auto factor = solver->factorize(K);
+    if (factor)
+      return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale, std::move(factor), name,
+                                          solver->info().least_squares);
+  }
+  throw std::runtime_error("every linear solver failed on the reduced KKT system");
+}
+
+// Does K x = rhs hold to working accuracy? A factorization that passed its
+// own singularity test can still be too ill-conditioned to trust.
+template <class Problem>
+bool solves_accurately(const Problem& qp, const std::vector<Index>& active, const Vector& x,
+                       const Vector& rhs) {
+  if (!x.allFinite()) return false;
+  const Vector Kx = kkt_times(qp, active, x);
+  const double scale = 1.0 + rhs.cwiseAbs().maxCoeff() + Kx.cwiseAbs().maxCoeff();
+  return (Kx - rhs).cwiseAbs().maxCoeff() <= 1e-9 * scale;
+}
+
+}  // namespace dqp::core
