@@ -4,7 +4,6 @@ every derivative stay in the C++ core.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Optional
 
 import numpy as np
@@ -64,9 +63,7 @@ def solve(solver: str, P, q, C, d, A, b, *, eps_abs, eps_rel, keywords: Optional
     )
     options = dict(keywords) if keywords is not None else tolerance_keywords(solver, eps_abs, eps_rel)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = qpsolvers.solve_problem(problem, solver=solver, initvals=initvals, verbose=verbose, **options)
+        result = qpsolvers.solve_problem(problem, solver=solver, initvals=initvals, verbose=verbose, **options)
     except Exception as error:  # a solver crash is a failed solve, not a crash of the layer
         return _failed(n, m, p, _core.Status.numerical_error, f"{solver} raised {type(error).__name__}: {error}")
     if result.x is None or not getattr(result, "found", True):
@@ -90,3 +87,8 @@ def _failed(n, m, p, status, message):
 
 def as_scipy_csc(pattern, values) -> sp.csc_matrix:
     return sp.csc_matrix((values, pattern.indices, pattern.indptr), shape=(pattern.rows, pattern.cols))
+
+
+def takes_sparse(solver: str) -> bool:
+    return solver in qpsolvers_module().sparse_solvers
+

@@ -88,6 +88,8 @@ class Engine:
         P, q, C, d, A, b = data
         if sparse:
             P, C, A = (_bridge.as_scipy_csc(*matrix) for matrix in (P, C, A))
+            if not _bridge.takes_sparse(self.solver_name):
+                P, C, A = (matrix.toarray() for matrix in (P, C, A))
         scale_C = scale_A = None
         if self.settings["normalize_constraints"]:
             # Same scaling as the core's native path: unit rows, duals rescaled.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -41,6 +42,7 @@ class QPLayer(torch.nn.Module):
         self.settings["solve_type"] = solve_type
         self.engine = Engine(self.settings)
         self.last_solutions: list = []
+        self._warned_degenerate = False
 
     def extra_repr(self) -> str:
         changed = {k: v for k, v in self.settings.items()
@@ -50,11 +52,12 @@ class QPLayer(torch.nn.Module):
 
     @property
     def threads(self) -> int:
+        """Threads for a batch: n_threads, else n_cpu with omp_parallel, else every core."""
         if self.settings["n_threads"] is not None:
             return self.settings["n_threads"]
-        if self.settings["omp_parallel"]:
-            return self.settings["n_cpu"] or os.cpu_count() or 1
-        return 1
+        if self.settings["omp_parallel"] and self.settings["n_cpu"]:
+            return self.settings["n_cpu"]
+        return os.cpu_count() or 1
 
     def forward(self, P, q, C=None, d=None, A=None, b=None):
         z, lam, mu, _, _ = self._run(P, q, C, d, A, b, self.settings["solve_type"])
@@ -70,12 +73,25 @@ class QPLayer(torch.nn.Module):
         options = {"threads": self.threads, "on_failure": self.settings["on_failure"], "warm": warm}
         z, lam, mu = QPFunction.apply(self.engine, spec, options, *parsed.tensors)
         self.last_solutions = options["solutions"]
+        self._warn_if_degenerate()
         if spec.batch is None and not self.settings["empty_batch"]:
             z, lam, mu = z[0], lam[0], mu[0]
         outputs = tuple(t.to(dtype=parsed.dtype, device=parsed.device) for t in (z, lam, mu))
         t_solve = sum(s.solve_time for s in self.last_solutions)
         t_total = time.perf_counter() - start
         return (*outputs, t_solve, t_total)
+
+    def _warn_if_degenerate(self) -> None:
+        if self._warned_degenerate:
+            return
+        degenerate = [i for i, s in enumerate(self.last_solutions) if s.degenerate]
+        if degenerate:
+            self._warned_degenerate = True
+            reason = self.last_solutions[degenerate[0]].degenerate_reason
+            warnings.warn(
+                f"dqp: {len(degenerate)} problem(s) of this call are degenerate ({reason}); their "
+                "derivative is not unique and dqp returns the least-squares one (see layer.degenerate). "
+                "This warning is shown once per layer.", RuntimeWarning, stacklevel=3)
 
     # Views of the last forward pass.
     @property

@@ -54,6 +54,12 @@ def split_sparse_tensor(x: torch.Tensor, name: str) -> tuple[CSCPattern, torch.T
     if x.dim() != 2:
         raise ValueError(f"{name} must be a 2-D sparse matrix, got a sparse tensor with shape {tuple(x.shape)}")
     if x.layout == torch.sparse_csc:
+        if x.requires_grad and x.grad_fn is None:
+            raise ValueError(
+                f"{name} is a sparse CSC leaf tensor that requires grad, and torch cannot accumulate "
+                "gradients into CSC leaves. Make the values the leaf instead (e.g. "
+                "torch.sparse_csc_tensor(ccol, row, values) with values.requires_grad_()), or pass a "
+                "COO or CSR tensor")
         indptr = x.ccol_indices().cpu().numpy().astype(np.int64, copy=False)
         indices = x.row_indices().cpu().numpy().astype(np.int64, copy=False)
         _check_sorted_columns(indptr, indices, name)

@@ -164,7 +164,7 @@ def test_scipy_inputs_to_numpy_solve_match_dense():
         np.testing.assert_allclose(b, ref, atol=1e-8)
 
 
-@pytest.mark.parametrize("layout", ["coo", "csr", "csc"])
+@pytest.mark.parametrize("layout", ["coo", "csr"])
 def test_sparse_leaf_tensor_requiring_grad_gets_gradient_in_its_own_layout(layout):
     # The seed example's matrices, passed as sparse leaves (no separate values tensor).
     convert = {"coo": torch.Tensor.to_sparse_coo, "csr": torch.Tensor.to_sparse_csr,
@@ -176,6 +176,16 @@ def test_sparse_leaf_tensor_requiring_grad_gets_gradient_in_its_own_layout(layou
     z.sum().backward()
     assert C.grad is not None and C.grad.layout == C.layout
     np.testing.assert_allclose(C.grad.to_dense().numpy(), [[0.5, 0.5], [0.0, 0.0], [0.0, 0.0]], atol=1e-8)
+
+
+def test_csc_leaf_tensor_requiring_grad_is_rejected_with_a_way_out():
+    # torch's autograd engine cannot accumulate a gradient into a CSC leaf
+    # ("Sparse CSC tensors do not have is_contiguous"), whatever the layer
+    # returns: the layer must say so before solving, not fail in backward.
+    C = torch.tensor([[-1.0, -1.0], [-1.0, 0.0], [0.0, -1.0]], dtype=torch.float64).to_sparse_csc().requires_grad_()
+    P = (2 * torch.eye(2, dtype=torch.float64)).to_sparse_csc()
+    with pytest.raises(ValueError, match=r"C is a sparse CSC leaf tensor.*values the leaf"):
+        dqp.QPLayer()(P, torch.zeros(2, dtype=torch.float64), C, torch.tensor([-1.0, 0.0, 0.0], dtype=torch.float64))
 
 
 def test_normalize_constraints_does_not_mutate_callers_sparse_list():
