@@ -366,15 +366,30 @@ TEST(Forward, LeastSquaresSolverDoesNotFlagRegularProblem) {
 
 // problem.hpp allows a constraint matrix with no rows to come as (0, 0); the
 // answer must be that of the (0, n) form.
+template <class QP>
+void check_zero_by_zero(QP qp, const Optimum& optimum) {
+  const Solution s = Layer().forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  EXPECT_TRUE(near_relative(s.z, optimum.z, kExact, 1.0));
+  EXPECT_TRUE(near_relative(s.lam, optimum.lam, kExact, 1.0));
+  EXPECT_TRUE(near_relative(s.mu, optimum.mu, kExact, 1.0));
+}
+
 TEST(Forward, EmptyConstraintsAsZeroByZero) {
   std::mt19937 rng(30);
-  const GeneratedQP g = random_qp(rng, {5, 2, 0, 0, 1.0});
-  DenseQP no_rows = g.qp;
-  no_rows.C = RowMatrix(0, 0);
-  const Solution s = Layer().forward(no_rows.view());
-  ASSERT_EQ(s.status, Status::Optimal);
-  EXPECT_TRUE(near_relative(s.z, g.optimum.z, kExact, 1.0));
-  EXPECT_EQ(s.mu.size(), 0);
+  GeneratedQP equalities = random_qp(rng, {5, 2, 0, 0, 1.0});
+  equalities.qp.C = RowMatrix(0, 0);
+  check_zero_by_zero(equalities.qp, equalities.optimum);
+  SparseQP sparse = to_sparse(equalities.qp);
+  sparse.C = SparseMatrix(0, 0);
+  check_zero_by_zero(sparse, equalities.optimum);
+
+  GeneratedQP inequalities = random_qp(rng, {5, 0, 2, 4, 1.0});
+  inequalities.qp.A = RowMatrix(0, 0);
+  check_zero_by_zero(inequalities.qp, inequalities.optimum);
+  sparse = to_sparse(inequalities.qp);
+  sparse.A = SparseMatrix(0, 0);
+  check_zero_by_zero(sparse, inequalities.optimum);
 }
 
 }  // namespace

@@ -58,6 +58,19 @@ TEST(Validation, ShapeOfC) {
   EXPECT_TRUE(names(forward_error(qp), "C"));
 }
 
+// No rows is allowed as (0, n) or (0, 0); (0, k) for another k is a wrong
+// shape all the same.
+TEST(Validation, ShapeOfEmptyConstraintMatrices) {
+  DenseQP qp = full_problem();
+  qp.C = RowMatrix(0, 3);
+  qp.d = Vector(0);
+  EXPECT_TRUE(names(forward_error(qp), "C"));
+  qp = full_problem();
+  qp.A = RowMatrix(0, 3);
+  qp.b = Vector(0);
+  EXPECT_TRUE(names(forward_error(qp), "A"));
+}
+
 TEST(Validation, ShapeOfA) {
   DenseQP qp = full_problem();
   qp.A = RowMatrix::Ones(1, 3);
