@@ -45,6 +45,75 @@ double kkt_residual(const Problem& qp, const Vector& z, const Vector& lam, const
   return std::max(worst, stationarity.cwiseAbs().maxCoeff());
 }
 
+// One candidate active set: its factorization, the point of its reduced KKT
+// system, and whether that point satisfies the full KKT conditions (then it
+// is optimal, whatever its distance to the solver's point).
+struct Candidate {
+  std::vector<Index> active;
+  std::shared_ptr<const ReducedKKT> kkt;
+  Vector x;                 // [z; lam; mu_active]
+  bool singular = false;
+  bool kkt_point = false;
+};
+
+template <class Problem>
+Candidate try_active_set(const Problem& qp, std::vector<Index> active, const Vector& scale_C,
+                         const Vector& scale_A, const Settings& settings, FactorCache* cache) {
+  const Index n = qp.n(), m = qp.m(), p = qp.p(), k = static_cast<Index>(active.size());
+  Candidate c;
+  Vector scale(p + k);
+  scale.head(p) = scale_A;
+  for (Index i = 0; i < k; ++i) scale[p + i] = scale_C[active[i]];
+  // With more active rows than variables K is singular: go to least squares.
+  const bool too_many = p + k > n;
+  c.kkt = cache ? cache->find(active) : nullptr;
+  if (!c.kkt) c.kkt = core::factor_reduced_kkt(qp, active, scale, settings, too_many);
+  Vector rhs(n + p + k);
+  rhs.head(n) = -qp.q;
+  rhs.segment(n, p) = qp.b;
+  for (Index i = 0; i < k; ++i) rhs[n + p + i] = qp.d[active[i]];
+  c.x = c.kkt->solve(rhs);
+  if (!c.kkt->least_squares() && !core::solves_accurately(qp, active, c.x, rhs)) {
+    c.kkt = core::factor_reduced_kkt(qp, active, scale, settings, true);
+    c.x = c.kkt->solve(rhs);
+  }
+  if (cache) cache->insert(active, c.kkt);
+  // Singular: every regular factorization failed, or a rank-revealing one says so.
+  const std::string requested =
+      core::factorization_chain(settings.lin_solver, core::is_sparse(qp)).front();
+  c.singular = too_many || c.kkt->rank_deficient() ||
+               (c.kkt->least_squares() && c.kkt->solver_name() != requested);
+
+  const double tolerance = std::max(settings.eps_abs, 1e-9);
+  c.kkt_point = c.x.allFinite() &&
+                (!c.kkt->least_squares() || core::solves_accurately(qp, active, c.x, rhs));
+  if (c.kkt_point && m > 0) {
+    const Vector slack = qp.d - qp.C * c.x.head(n);
+    c.kkt_point = slack.minCoeff() >= -tolerance * (1.0 + qp.d.cwiseAbs().maxCoeff());
+  }
+  if (c.kkt_point && k > 0) {
+    const Vector mu = c.x.tail(k);
+    c.kkt_point = mu.minCoeff() >= -tolerance * (1.0 + mu.cwiseAbs().maxCoeff());
+  }
+  c.active = std::move(active);
+  return c;
+}
+
+// Rows the residual test missed but the solver's duals call active: a loose
+// solve can stop with an active row's slack just above eps_active.
+std::vector<Index> add_rows_with_duals(std::vector<Index> active, const Vector& mu,
+                                       const Settings& settings) {
+  if (mu.size() == 0) return active;
+  const double threshold =
+      100.0 * std::max(settings.eps_abs, 1e-12) * std::max(1.0, mu.cwiseAbs().maxCoeff());
+  std::vector<bool> in(mu.size(), false);
+  for (Index i : active) in[i] = true;
+  for (Index i = 0; i < mu.size(); ++i)
+    if (!in[i] && mu[i] > threshold) active.push_back(i);
+  std::sort(active.begin(), active.end());
+  return active;
+}
+
 template <class Problem>
 Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
                 const Vector& scale_C, const Vector& scale_A, Clock::time_point start,
@@ -52,8 +121,8 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
   Solution solution;
   solution.status = point.status;
   solution.iterations = point.iterations;
-  solution.z = std::move(point.z);
-  const Index n = qp.n(), m = qp.m(), p = qp.p();
+  solution.z = point.z;
+  const Index m = qp.m(), p = qp.p();
   if (!is_optimal(solution.status)) {
     solution.lam = point.has_duals ? point.lam : Vector::Constant(p, NAN);
     solution.mu = point.has_duals ? point.mu : Vector::Constant(m, NAN);
@@ -61,82 +130,54 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
     return solution;
   }
   const auto active_start = Clock::now();
+  const bool need_duals = !point.has_duals || !settings.dual_available;
+  const bool polish = settings.polish || need_duals;
 
   const Vector residual = ((qp.d - qp.C * solution.z).array() * scale_C.array()).matrix();
   std::vector<Index> active = core::active_rows(residual, settings.eps_active);
   if (settings.refine_active)
     active = core::refine_active_rows(qp, solution.z, residual, std::move(active), settings);
-  const Index k = static_cast<Index>(active.size());
-  if (p + k > n) solution.degeneracy |= kTooManyActive;
-
-  Vector scale(p + k);
-  scale.head(p) = scale_A;
-  for (Index i = 0; i < k; ++i) scale[p + i] = scale_C[active[i]];
-  // With more active rows than variables K is singular: go to least squares.
-  const bool singular = p + k > n;
-  std::shared_ptr<const ReducedKKT> kkt = cache ? cache->find(active) : nullptr;
-  if (!kkt) kkt = core::factor_reduced_kkt(qp, active, scale, settings, singular);
-  Vector rhs(n + p + k);
-  rhs.head(n) = -qp.q;
-  rhs.segment(n, p) = qp.b;
-  for (Index i = 0; i < k; ++i) rhs[n + p + i] = qp.d[active[i]];
-  Vector x = kkt->solve(rhs);
-  if (!kkt->least_squares() && !core::solves_accurately(qp, active, x, rhs)) {
-    kkt = core::factor_reduced_kkt(qp, active, scale, settings, true);
-    x = kkt->solve(rhs);
+  Candidate chosen = try_active_set(qp, std::move(active), scale_C, scale_A, settings, cache);
+  if (polish && !chosen.kkt_point && point.has_duals) {
+    std::vector<Index> widened = add_rows_with_duals(chosen.active, point.mu, settings);
+    if (widened.size() != chosen.active.size()) {
+      Candidate second = try_active_set(qp, std::move(widened), scale_C, scale_A, settings, cache);
+      if (second.kkt_point) chosen = std::move(second);
+    }
   }
-  if (cache) cache->insert(active, kkt);
-  // Singular: every regular factorization failed, or a rank-revealing one says so.
-  const std::string requested =
-      core::factorization_chain(settings.lin_solver, core::is_sparse(qp)).front();
-  if (singular || kkt->rank_deficient() ||
-      (kkt->least_squares() && kkt->solver_name() != requested))
-    solution.degeneracy |= kSingularKKT;
 
-  const bool need_duals = !point.has_duals || !settings.dual_available;
+  const Index n = qp.n(), k = static_cast<Index>(chosen.active.size());
+  if (p + k > n) solution.degeneracy |= kTooManyActive;
+  if (chosen.singular) solution.degeneracy |= kSingularKKT;
+
   Vector lam = point.has_duals ? point.lam : Vector::Zero(p);
   Vector mu_active(k);
-  for (Index i = 0; i < k; ++i) mu_active[i] = point.has_duals ? point.mu[active[i]] : 0.0;
-
-  // Accept the reduced-KKT point only if it satisfies the full KKT conditions:
-  // then it is optimal, whatever its distance to the solver's point.
-  if (settings.polish || need_duals) {
-    const Vector z_kkt = x.head(n);
-    const Vector mu_kkt = x.tail(k);
-    const double tolerance = std::max(settings.eps_abs, 1e-9);
-    bool acceptable = x.allFinite() && (kkt->least_squares() ? core::solves_accurately(qp, active, x, rhs) : true);
-    if (acceptable && m > 0) {
-      const Vector slack = qp.d - qp.C * z_kkt;
-      acceptable = slack.minCoeff() >= -tolerance * (1.0 + qp.d.cwiseAbs().maxCoeff());
+  for (Index i = 0; i < k; ++i) mu_active[i] = point.has_duals ? point.mu[chosen.active[i]] : 0.0;
+  if (polish && chosen.kkt_point) {
+    solution.z = chosen.x.head(n);
+    lam = chosen.x.segment(n, p);
+    mu_active = chosen.x.tail(k);
+    solution.polished = true;
+    solution.duals_recovered = need_duals;
+  } else if (need_duals) {
+    const auto fit = core::solve_dual_least_squares(qp, chosen.active, qp.P * solution.z + qp.q);
+    if (fit.y.size() == p + k) {
+      lam = fit.y.head(p);
+      mu_active = fit.y.tail(k);
     }
-    if (acceptable && k > 0)
-      acceptable = mu_kkt.minCoeff() >= -tolerance * (1.0 + mu_kkt.cwiseAbs().maxCoeff());
-    if (acceptable) {
-      solution.z = z_kkt;
-      lam = x.segment(n, p);
-      mu_active = mu_kkt;
-      solution.polished = true;
-      solution.duals_recovered = need_duals;
-    } else if (need_duals) {
-      const auto fit = core::solve_dual_least_squares(qp, active, qp.P * solution.z + qp.q);
-      if (fit.y.size() == p + k) {
-        lam = fit.y.head(p);
-        mu_active = fit.y.tail(k);
-      }
-      solution.duals_recovered = true;
-    }
+    solution.duals_recovered = true;
   }
 
   solution.lam = lam;
   solution.mu = Vector::Zero(m);
-  for (Index i = 0; i < k; ++i) solution.mu[active[i]] = mu_active[i];
+  for (Index i = 0; i < k; ++i) solution.mu[chosen.active[i]] = mu_active[i];
   if (k > 0) {
     const double weak = settings.weak_dual_tol * std::max(1.0, mu_active.cwiseAbs().maxCoeff());
     if (mu_active.minCoeff() < weak) solution.degeneracy |= kWeaklyActive;
   }
-  solution.active = std::move(active);
+  solution.active = std::move(chosen.active);
   solution.kkt_residual = kkt_residual(qp, solution.z, solution.lam, solution.mu);
-  solution.kkt = std::move(kkt);
+  solution.kkt = std::move(chosen.kkt);
   solution.timings.active_set = seconds_since(active_start);
   solution.timings.total = seconds_since(start);
   return solution;
@@ -154,34 +195,67 @@ Solution forward_impl(const Problem& qp, const Settings& settings, const QPSolve
   const PrimalDual* warm_ptr = nullptr;
   if (settings.warm_start && warm != nullptr && warm->z.size() == qp.n() &&
       warm->lam.size() == qp.p() && warm->mu.size() == qp.m() && warm->z.allFinite()) {
-    // The solver sees the scaled rows, whose duals are mu / scale.
     warm_point.z = warm->z;
-    warm_point.lam = warm->lam.cwiseQuotient(scale_A);
-    warm_point.mu = warm->mu.cwiseQuotient(scale_C);
+    warm_point.lam = warm->lam;
+    warm_point.mu = warm->mu;
     warm_ptr = &warm_point;
   }
 
-  const auto solve_start = Clock::now();
-  PrimalDual point;
+  // The solver sees the normalized rows (when asked): storage for them.
+  typename core::StorageOf<Problem>::type scaled;
   if (settings.normalize_constraints) {
-    typename core::StorageOf<Problem>::type scaled;
     scaled.C = core::scale_rows(qp.C, scale_C);
     scaled.A = core::scale_rows(qp.A, scale_A);
     scaled.d = qp.d.cwiseProduct(scale_C);
     scaled.b = qp.b.cwiseProduct(scale_A);
-    point = solver.solve(scaled.view(qp), settings, warm_ptr);
+  }
+  // Solves with `solver_settings`, from `start_point` (may be null); duals in
+  // the original rows' scale.
+  auto solve = [&](const Settings& solver_settings, const PrimalDual* start_point) {
+    if (!settings.normalize_constraints) return solver.solve(qp, solver_settings, start_point);
+    PrimalDual scaled_start;
+    if (start_point != nullptr) {
+      // Row i is divided by its norm, so its dual is multiplied by it.
+      scaled_start = *start_point;
+      scaled_start.lam = start_point->lam.cwiseQuotient(scale_A);
+      scaled_start.mu = start_point->mu.cwiseQuotient(scale_C);
+    }
+    PrimalDual point = solver.solve(scaled.view(qp), solver_settings,
+                                    start_point != nullptr ? &scaled_start : nullptr);
     if (point.has_duals) {
-      // Row i was divided by its norm, so its dual was multiplied by it.
       point.mu = point.mu.cwiseProduct(scale_C);
       point.lam = point.lam.cwiseProduct(scale_A);
     }
-  } else {
-    point = solver.solve(qp, settings, warm_ptr);
+    return point;
+  };
+  auto checked = [&](PrimalDual point) {
+    if (point.z.size() != qp.n()) point.status = Status::NumericalError;
+    if (is_optimal(point.status) && !point.z.allFinite()) point.status = Status::NumericalError;
+    return point;
+  };
+
+  auto solve_start = Clock::now();
+  PrimalDual point = checked(solve(settings, warm_ptr));
+  double solve_time = seconds_since(solve_start);
+  Solution solution = finish(qp, settings, point, scale_C, scale_A, start, cache);
+
+  // A solve too loose to identify the active set leaves an unpolished point:
+  // tighten the tolerance and continue from it, at most twice.
+  Settings tighter = settings;
+  for (int round = 0; round < 2 && settings.polish && is_optimal(solution.status) &&
+                      !solution.polished && point.has_duals;
+       ++round) {
+    tighter.eps_abs = std::max(tighter.eps_abs * 1e-2, 1e-12);
+    tighter.eps_rel = tighter.eps_rel * 1e-2;
+    solve_start = Clock::now();
+    PrimalDual retry = checked(solve(tighter, &point));
+    solve_time += seconds_since(solve_start);
+    if (!is_optimal(retry.status)) break;
+    point = std::move(retry);
+    Solution again = finish(qp, tighter, point, scale_C, scale_A, start, cache);
+    again.iterations += solution.iterations;
+    solution = std::move(again);
   }
-  const double solve_time = seconds_since(solve_start);
-  if (point.z.size() != qp.n()) point.status = Status::NumericalError;
-  if (is_optimal(point.status) && !point.z.allFinite()) point.status = Status::NumericalError;
-  Solution solution = finish(qp, settings, std::move(point), scale_C, scale_A, start, cache);
   solution.timings.solve = solve_time;
   return solution;
 }

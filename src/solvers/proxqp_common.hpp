@@ -4,6 +4,7 @@
 #include <proxsuite/proxqp/settings.hpp>
 #include <proxsuite/proxqp/status.hpp>
 
+#include "dqp/qp_solver.hpp"
 #include "dqp/settings.hpp"
 #include "dqp/status.hpp"
 
@@ -39,6 +40,49 @@ inline Status map_status(proxsuite::proxqp::QPSolverOutput output) {
     case QPSolverOutput::PROXQP_NOT_RUN: return Status::NotSolved;
   }
   return Status::NumericalError;
+}
+
+// Solves with a dense or sparse ProxQP object (same API). ProxQP's default
+// infeasibility thresholds (1e-4) raise false alarms: its sparse backend calls
+// Maros-Meszaros HS118 primal infeasible after 9 iterations. An infeasibility
+// report is therefore confirmed with strict thresholds; the strict run wins
+// only if it finds a solution.
+template <class Solver, class Matrix>
+PrimalDual solve_proxqp(const Matrix& P, const Matrix& C, const Matrix& A, const VectorView& q,
+                        const VectorView& d, const VectorView& b, const Settings& settings,
+                        const PrimalDual* warm) {
+  const Index n = q.size(), m = d.size(), p = b.size();
+  const Vector lower = Vector::Constant(m, -kInfinity);
+  auto run = [&](double strict_infeasibility) {
+    Solver solver(n, p, m);
+    apply_settings(solver.settings, settings, warm != nullptr);
+    if (strict_infeasibility > 0) {
+      solver.settings.eps_primal_inf = strict_infeasibility;
+      solver.settings.eps_dual_inf = strict_infeasibility;
+    }
+    solver.init(P, q, A, b, C, lower, d);
+    if (warm != nullptr)
+      solver.solve(warm->z, warm->lam, warm->mu);
+    else
+      solver.solve();
+    PrimalDual out;
+    out.z = solver.results.x;
+    out.lam = solver.results.y;
+    out.mu = solver.results.z;
+    out.has_duals = true;
+    out.status = map_status(solver.results.info.status);
+    out.iterations = static_cast<int>(solver.results.info.iter);
+    return out;
+  };
+  PrimalDual out = run(0.0);
+  if (out.status == Status::PrimalInfeasible || out.status == Status::DualInfeasible) {
+    PrimalDual confirmed = run(1e-8);
+    if (is_optimal(confirmed.status)) {
+      confirmed.iterations += out.iterations;
+      return confirmed;
+    }
+  }
+  return out;
 }
 
 }  // namespace dqp::solvers
