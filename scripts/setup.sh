@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: the C++ toolchain and GoogleTest for the C++ test suite.
+# System packages: the C++ toolchain, SuiteSparse (linear solvers) and
+# GoogleTest (C++ tests).
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()
-  for package in g++ cmake libgtest-dev; do
+  for package in g++ cmake libgtest-dev libsuitesparse-dev; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   if [ "${#missing[@]}" -gt 0 ]; then

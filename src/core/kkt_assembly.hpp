@@ -22,16 +22,20 @@ inline bool is_sparse(const SparseProblem&) { return true; }
 // ones, ending with a least-squares solver for singular K.
 inline std::vector<std::string> factorization_chain(const std::string& requested, bool sparse) {
   const std::string name = resolve_linear_solver_name(requested);
-  if (sparse) {
-    if (name == "auto" || name == "sparse_ldlt") return {"sparse_ldlt", "sparse_lu", "sparse_qr"};
-    if (name == "sparse_lu") return {"sparse_lu", "sparse_qr"};
-    if (name == "sparse_qr") return {"sparse_qr"};
-  } else {
-    if (name == "auto" || name == "lu") return {"lu", "cod"};
-    if (name == "cod") return {"cod"};
-  }
-  throw std::invalid_argument("lin_solver '" + requested + "' does not take " +
-                              (sparse ? "sparse" : "dense") + " problems");
+  const std::string first = name != "auto" ? name : sparse ? "sparse_ldlt" : "lu";
+  const LinearSolverInfo info = make_linear_solver(first)->info();
+  if (!(sparse ? info.sparse : info.dense))
+    throw std::invalid_argument("lin_solver '" + requested + "' does not take " +
+                                (sparse ? "sparse" : "dense") + " problems");
+  // Then more robust ones: pivoted LU, then least squares for a singular K.
+  std::vector<std::string> chain = {first};
+  if (info.least_squares) return chain;
+  const std::vector<std::string> fallbacks =
+      sparse ? std::vector<std::string>{"sparse_lu", "sparse_qr"}
+             : std::vector<std::string>{"lu", "cod"};
+  for (const std::string& next : fallbacks)
+    if (first != next) chain.push_back(next);
+  return chain;
 }
 
 // K x for the unscaled K = [[P, Ãᵀ], [Ã, 0]].

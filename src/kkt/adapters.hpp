@@ -13,6 +13,11 @@ std::unique_ptr<LinearSolver> make_dense_cod();
 std::unique_ptr<LinearSolver> make_sparse_ldlt();
 std::unique_ptr<LinearSolver> make_sparse_lu();
 std::unique_ptr<LinearSolver> make_sparse_qr();
+#ifdef DQP_HAVE_SUITESPARSE
+std::unique_ptr<LinearSolver> make_umfpack();
+std::unique_ptr<LinearSolver> make_klu();
+std::unique_ptr<LinearSolver> make_spqr();
+#endif
 
 // Relative size below which a pivot counts as zero.
 inline constexpr double kSingularPivot = 1e-13;

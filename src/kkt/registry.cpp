@@ -17,6 +17,11 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
       {"sparse_ldlt", kkt::make_sparse_ldlt},
       {"sparse_lu", kkt::make_sparse_lu},
       {"sparse_qr", kkt::make_sparse_qr},
+#ifdef DQP_HAVE_SUITESPARSE
+      {"umfpack", kkt::make_umfpack},
+      {"klu", kkt::make_klu},
+      {"spqr", kkt::make_spqr},
+#endif
   };
   return entries;
 }
