@@ -9,5 +9,8 @@
 namespace dqp::solvers {
 
 std::unique_ptr<QPSolver> make_proxqp();
+#ifdef DQP_HAVE_QPOASES
+std::unique_ptr<QPSolver> make_qpoases();
+#endif
 
 }  // namespace dqp::solvers

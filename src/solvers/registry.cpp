@@ -14,6 +14,9 @@ using Factory = std::function<std::unique_ptr<QPSolver>()>;
 const std::vector<std::pair<std::string, Factory>>& registry() {
   static const std::vector<std::pair<std::string, Factory>> entries = {
       {"proxqp", solvers::make_proxqp},
+#ifdef DQP_HAVE_QPOASES
+      {"qpoases", solvers::make_qpoases},
+#endif
   };
   return entries;
 }
