@@ -14,7 +14,7 @@ from . import _core
 # Solvers whose qpsolvers interface returns duals (the reference's list).
 SOLVERS_WITH_DUALS = frozenset({
     "clarabel", "cvxopt", "daqp", "ecos", "gurobi", "highs", "hpipm", "kvxopt", "mosek",
-    "osqp", "piqp", "proxqp", "qpalm", "qpoases", "qpswift", "quadprog", "scs",
+    "osqp", "piqp", "proxqp", "pyqpmad", "qpalm", "qpoases", "qpswift", "qtqp", "quadprog", "scs",
 })
 
 
