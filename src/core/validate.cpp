@@ -22,8 +22,8 @@ std::string shape(Index rows, Index cols) {
 template <class M>
 void check_matrix_shape(const M& matrix, Index rows, Index n, const char* name,
                         const char* rhs_name) {
-  // A constraint matrix with no rows may come as (0, 0).
-  if (rows == 0 && matrix.rows() == 0) return;
+  // A constraint matrix with no rows may come as (0, 0) or (0, n).
+  if (rows == 0 && matrix.rows() == 0 && (matrix.cols() == 0 || matrix.cols() == n)) return;
   if (matrix.rows() != rows || matrix.cols() != n) {
     std::ostringstream out;
     out << name << " must have shape " << shape(rows, n) << " to match " << rhs_name
