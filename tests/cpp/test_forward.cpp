@@ -237,18 +237,26 @@ TEST(Forward, RefineActiveRecoversMissedRows) {
   }
 }
 
-// A warm start from the previous solution reaches the same point.
+// A warm start from the previous solution reaches the same point, also when
+// the solver sees normalized rows (whose duals the layer must rescale).
 TEST(Forward, WarmStartReachesSameSolution) {
   std::mt19937 rng(27);
-  Settings warm;
-  warm.warm_start = true;
-  const Layer layer(warm);
-  const GeneratedQP g = random_qp(rng, {8, 2, 3, 7, 1.0});
-  const Solution cold = layer.forward(g.qp.view());
-  const Solution again = layer.forward(g.qp.view(), &cold);
-  ASSERT_EQ(again.status, Status::Optimal);
-  EXPECT_TRUE(near_relative(again.z, cold.z, kExact, 1.0));
-  EXPECT_TRUE(near_relative(again.mu, cold.mu, kExact, 1.0));
+  GeneratedQP g = random_qp(rng, {8, 2, 3, 7, 1.0});
+  g.qp.C.row(1) *= 20.0;
+  g.qp.d[1] *= 20.0;
+  for (bool normalize : {false, true}) {
+    SCOPED_TRACE("normalize " + std::to_string(normalize));
+    Settings warm;
+    warm.warm_start = true;
+    warm.normalize_constraints = normalize;
+    const Layer layer(warm);
+    const Solution cold = layer.forward(g.qp.view());
+    const Solution again = layer.forward(g.qp.view(), &cold);
+    ASSERT_EQ(again.status, Status::Optimal);
+    EXPECT_TRUE(near_relative(again.z, cold.z, kExact, 1.0));
+    EXPECT_TRUE(near_relative(again.mu, cold.mu, kExact, 1.0));
+    EXPECT_LE(again.iterations, cold.iterations) << "starting at the answer cannot cost more";
+  }
 }
 
 // x <= -1 and x >= 1: no feasible point, no derivative.

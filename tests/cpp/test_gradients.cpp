@@ -1,6 +1,7 @@
 // Backward pass: every gradient against central finite differences on random
 // problems with a known, non-degenerate solution, and the closed forms of the
 // envelope theorem.
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,85 @@ TEST(Gradients, NormalizedAndRecoveredDuals) {
   settings.dual_available = false;
   check_random(Constraints::Both, 10, 107, false, settings);
   check_random(Constraints::Both, 10, 108, true, settings);
+}
+
+// An explicitly stored zero is part of the pattern: it gets its own gradient
+// slot, in storage order, and that value is a true derivative.
+TEST(Gradients, SparseExplicitZerosKeepTheirSlot) {
+  std::mt19937 rng(110);
+  const GeneratedQP g = random_qp(rng, {6, 1, 2, 5, 0.5});
+  SparseQP qp = to_sparse(g.qp);
+  // Store C's zero entries explicitly (the row keeps its values, so the
+  // problem is unchanged).
+  std::vector<Eigen::Triplet<double, Index>> entries;
+  for (Index i = 0; i < g.qp.m(); ++i)
+    for (Index j = 0; j < g.qp.n(); ++j) entries.emplace_back(i, j, g.qp.C(i, j));
+  qp.C.setFromTriplets(entries.begin(), entries.end());
+  qp.C.makeCompressed();
+  ASSERT_EQ(qp.C.nonZeros(), g.qp.m() * g.qp.n());
+  ASSERT_GT(qp.C.nonZeros(), to_sparse(g.qp.C).nonZeros()) << "some zeros must be stored";
+
+  const Layer layer;
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  const LinearLoss loss = random_loss(rng, qp.n(), qp.p(), qp.m());
+  const SparseGradients grad = layer.backward(qp.view(), s, loss.wz, loss.wlam, loss.wmu);
+  ASSERT_EQ(grad.C.size(), qp.C.nonZeros());
+  // Dense C has the same values; its row-major gradient reordered to CSC.
+  const DenseGradients dense = layer.backward(g.qp.view(), layer.forward(g.qp.view()), loss.wz,
+                                              loss.wlam, loss.wmu);
+  Vector expected(qp.C.nonZeros());
+  for (Index j = 0, k = 0; j < qp.C.outerSize(); ++j)
+    for (SparseMatrix::InnerIterator it(qp.C, j); it; ++it, ++k) expected[k] = dense.C(it.row(), j);
+  EXPECT_TRUE(near_relative(grad.C, expected, 1e-9));
+  const SparseGradients fd = fd_gradients(layer, qp, loss, kStep);
+  EXPECT_TRUE(near_relative(grad.C, fd.C, kTolerance));
+}
+
+// A larger sparse problem (n = 120) against a central difference along one
+// random direction in all six data at once.
+TEST(Gradients, LargerSparseDirectionalDerivative) {
+  std::mt19937 rng(111);
+  const GeneratedQP g = random_qp(rng, {120, 20, 30, 70, 0.05});
+  const SparseQP qp = to_sparse(g.qp);
+  const Layer layer;
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  ASSERT_EQ(s.active, g.optimum.active);
+  const LinearLoss loss = random_loss(rng, qp.n(), qp.p(), qp.m());
+  const SparseGradients grad = layer.backward(qp.view(), s, loss.wz, loss.wlam, loss.wmu);
+
+  // Direction: P's entries and their transposed partners move together.
+  SparseQP direction = qp;
+  std::normal_distribution<double> normal;
+  for (Eigen::Map<Vector> v : {values(direction.C), values(direction.A)})
+    for (double& x : v) x = normal(rng);
+  for (Vector* v : {&direction.q, &direction.d, &direction.b})
+    for (double& x : *v) x = normal(rng);
+  const SparseMatrix upper = SparseMatrix(qp.P.triangularView<Eigen::Upper>());
+  SparseMatrix noise = upper;
+  for (double& x : values(noise)) x = normal(rng);
+  direction.P = SparseMatrix(noise.selfadjointView<Eigen::Upper>());
+  ASSERT_EQ(direction.P.nonZeros(), qp.P.nonZeros());  // same pattern, same order
+
+  const double predicted = grad.P.dot(values(direction.P)) + grad.C.dot(values(direction.C)) +
+                           grad.A.dot(values(direction.A)) + grad.q.dot(direction.q) +
+                           grad.d.dot(direction.d) + grad.b.dot(direction.b);
+
+  SparseQP moved = qp;
+  const auto loss_at = [&](double t) {
+    values(moved.P) = values(qp.P) + t * values(direction.P);
+    values(moved.C) = values(qp.C) + t * values(direction.C);
+    values(moved.A) = values(qp.A) + t * values(direction.A);
+    moved.q = qp.q + t * direction.q;
+    moved.d = qp.d + t * direction.d;
+    moved.b = qp.b + t * direction.b;
+    const Solution m = layer.forward(moved.view());
+    EXPECT_EQ(m.active, s.active);
+    return loss(m);
+  };
+  const double measured = (loss_at(kStep) - loss_at(-kStep)) / (2 * kStep);
+  EXPECT_NEAR(predicted, measured, kTolerance * std::max(1.0, std::abs(measured)));
 }
 
 // The seed's published gradients for dz = Pz + q (the optimal value's

@@ -32,6 +32,7 @@ SparseQP to_sparse(const DenseQP& qp) {
 
 Eigen::Map<Vector> values(RowMatrix& M) { return {M.data(), M.size()}; }
 Eigen::Map<Vector> values(SparseMatrix& M) { return {M.valuePtr(), M.nonZeros()}; }
+Eigen::Map<const Vector> values(const SparseMatrix& M) { return {M.valuePtr(), M.nonZeros()}; }
 
 DenseQP seed_problem() {
   DenseQP qp;

@@ -54,6 +54,7 @@ SparseQP to_sparse(const DenseQP& qp);
 // The stored values of a matrix, in storage order (row-major, or CSC).
 Eigen::Map<Vector> values(RowMatrix& M);
 Eigen::Map<Vector> values(SparseMatrix& M);
+Eigen::Map<const Vector> values(const SparseMatrix& M);
 
 // The seed example: P = 2I, q = 0, C = [[-1,-1],[-1,0],[0,-1]], d = (-1,0,0),
 // no equalities. Solution z = (1/2, 1/2), mu = (1, 0, 0).
