@@ -303,55 +303,80 @@ TEST(Forward, IterationLimitIsNotOptimal) {
                std::invalid_argument);
 }
 
+// Forward and backward with one layer, compared with a reference layer. The
+// run is first tried in a child process: a linear solver that crashes fails
+// this test only.
+template <class QP>
+void expect_same_as_reference(const Layer& layer, const Layer& reference, const QP& qp,
+                              const LinearLoss& loss) {
+  const auto run = [&] {
+    const Solution s = layer.forward(qp.view());
+    if (s.differentiable()) layer.backward(qp.view(), s, loss.wz, loss.wlam, loss.wmu);
+  };
+  ASSERT_TRUE(runs_without_crashing(run));
+  const Solution expected = reference.forward(qp.view());
+  const auto eg = reference.backward(qp.view(), expected, loss.wz, loss.wlam, loss.wmu);
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  EXPECT_EQ(s.active, expected.active);
+  EXPECT_EQ(s.degeneracy, kNotDegenerate) << describe_degeneracy(s.degeneracy);
+  EXPECT_TRUE(near_relative(s.z, expected.z, kExact, 1.0));
+  EXPECT_TRUE(near_relative(s.lam, expected.lam, kExact, 1.0));
+  EXPECT_TRUE(near_relative(s.mu, expected.mu, kExact, 1.0));
+  const auto g = layer.backward(qp.view(), s, loss.wz, loss.wlam, loss.wmu);
+  EXPECT_TRUE(near_relative(g.P, eg.P, 1e-9));
+  EXPECT_TRUE(near_relative(g.q, eg.q, 1e-9));
+  EXPECT_TRUE(near_relative(g.C, eg.C, 1e-9));
+  EXPECT_TRUE(near_relative(g.d, eg.d, 1e-9));
+  EXPECT_TRUE(near_relative(g.A, eg.A, 1e-9));
+  EXPECT_TRUE(near_relative(g.b, eg.b, 1e-9));
+}
+
 // Every linear solver for the reduced KKT system (and every alias) gives the
-// same gradients as "auto" on the storage it takes.
+// same outputs and gradients as "auto" on the storage it takes, on a small and
+// a larger problem (larger fronts reach the libraries' BLAS-3 kernels).
 TEST(Forward, EveryLinearSolverGivesSameGradients) {
   std::mt19937 rng(29);
   std::vector<std::string> names{"scipy LU", "scipy LDL", "scipy SPLU", "qdldl"};
   for (const LinearSolverInfo& info : linear_solvers()) names.push_back(info.name);
-  ASSERT_GE(names.size(), 6u);
-  const GeneratedQP g = random_qp(rng, {9, 2, 4, 8, 0.5});
-  const SparseQP sparse = to_sparse(g.qp);
-  const LinearLoss loss = random_loss(rng, 9, 2, 8);
+  ASSERT_GE(names.size(), 9u);
   const Layer automatic;
-  const Solution dense_ref = automatic.forward(g.qp.view());
-  const Solution sparse_ref = automatic.forward(sparse.view());
-  const auto dense_grad = automatic.backward(g.qp.view(), dense_ref, loss.wz, loss.wlam, loss.wmu);
-  const auto sparse_grad = automatic.backward(sparse.view(), sparse_ref, loss.wz, loss.wlam, loss.wmu);
-  for (const std::string& name : names) {
-    SCOPED_TRACE(name);
+  for (const QPShape shape : {QPShape{9, 2, 4, 8, 0.5}, QPShape{80, 10, 30, 50, 0.1}}) {
+    const GeneratedQP g = random_qp(rng, shape);
+    const SparseQP sparse = to_sparse(g.qp);
+    const LinearLoss loss = random_loss(rng, g.qp.n(), g.qp.p(), g.qp.m());
+    for (const std::string& name : names) {
+      SCOPED_TRACE(name + ", n = " + std::to_string(shape.n));
+      Settings settings;
+      settings.lin_solver = name;
+      const Layer layer(settings);
+      const std::string resolved = resolve_linear_solver_name(name);
+      bool dense = false, sparse_kind = false;
+      for (const LinearSolverInfo& info : linear_solvers())
+        if (info.name == resolved) dense = info.dense, sparse_kind = info.sparse;
+      ASSERT_TRUE(dense || sparse_kind) << "resolves to " << resolved;
+      if (dense) expect_same_as_reference(layer, automatic, g.qp, loss);
+      if (sparse_kind) expect_same_as_reference(layer, automatic, sparse, loss);
+    }
+  }
+}
+
+// Every native forward solver reaches the same point and derivative as the
+// default one, on each storage it takes.
+TEST(Forward, EveryQPSolverGivesSameGradients) {
+  std::mt19937 rng(31);
+  const GeneratedQP g = random_qp(rng, {10, 2, 4, 8, 0.5});
+  const SparseQP sparse = to_sparse(g.qp);
+  const LinearLoss loss = random_loss(rng, 10, 2, 8);
+  const Layer reference;
+  ASSERT_FALSE(qp_solvers().empty());
+  for (const SolverInfo& info : qp_solvers()) {
+    SCOPED_TRACE(info.name);
     Settings settings;
-    settings.lin_solver = name;
+    settings.qp_solver = info.name;
     const Layer layer(settings);
-    const std::string resolved = resolve_linear_solver_name(name);
-    bool dense = false, sparse_kind = false;
-    for (const LinearSolverInfo& info : linear_solvers())
-      if (info.name == resolved) dense = info.dense, sparse_kind = info.sparse;
-    ASSERT_TRUE(dense || sparse_kind) << "resolves to " << resolved;
-    if (dense) {
-      const Solution s = layer.forward(g.qp.view());
-      ASSERT_EQ(s.status, Status::Optimal);
-      const auto gr = layer.backward(g.qp.view(), s, loss.wz, loss.wlam, loss.wmu);
-      EXPECT_TRUE(near_relative(s.z, dense_ref.z, kExact, 1.0));
-      EXPECT_TRUE(near_relative(gr.P, dense_grad.P, 1e-9));
-      EXPECT_TRUE(near_relative(gr.q, dense_grad.q, 1e-9));
-      EXPECT_TRUE(near_relative(gr.C, dense_grad.C, 1e-9));
-      EXPECT_TRUE(near_relative(gr.d, dense_grad.d, 1e-9));
-      EXPECT_TRUE(near_relative(gr.A, dense_grad.A, 1e-9));
-      EXPECT_TRUE(near_relative(gr.b, dense_grad.b, 1e-9));
-    }
-    if (sparse_kind) {
-      const Solution s = layer.forward(sparse.view());
-      ASSERT_EQ(s.status, Status::Optimal);
-      const auto gr = layer.backward(sparse.view(), s, loss.wz, loss.wlam, loss.wmu);
-      EXPECT_TRUE(near_relative(s.z, sparse_ref.z, kExact, 1.0));
-      EXPECT_TRUE(near_relative(gr.P, sparse_grad.P, 1e-9));
-      EXPECT_TRUE(near_relative(gr.q, sparse_grad.q, 1e-9));
-      EXPECT_TRUE(near_relative(gr.C, sparse_grad.C, 1e-9));
-      EXPECT_TRUE(near_relative(gr.d, sparse_grad.d, 1e-9));
-      EXPECT_TRUE(near_relative(gr.A, sparse_grad.A, 1e-9));
-      EXPECT_TRUE(near_relative(gr.b, sparse_grad.b, 1e-9));
-    }
+    if (info.dense) expect_same_as_reference(layer, reference, g.qp, loss);
+    if (info.sparse) expect_same_as_reference(layer, reference, sparse, loss);
   }
 }
 
@@ -366,7 +391,12 @@ TEST(Forward, LeastSquaresSolverDoesNotFlagRegularProblem) {
     settings.lin_solver = info.name;
     const Layer layer(settings);
     const DenseQP dense = seed_problem();
-    const Solution s = info.dense ? layer.forward(dense.view()) : layer.forward(to_sparse(dense).view());
+    const SparseQP sparse = to_sparse(dense);
+    const auto solve = [&] {
+      return info.dense ? layer.forward(dense.view()) : layer.forward(sparse.view());
+    };
+    ASSERT_TRUE(runs_without_crashing(solve));
+    const Solution s = solve();
     ASSERT_EQ(s.status, Status::Optimal);
     EXPECT_EQ(s.degeneracy, kNotDegenerate) << describe_degeneracy(s.degeneracy);
   }

@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <stdexcept>
 #include <utility>
 
 #include <Eigen/SVD>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace dqp::test {
 
@@ -309,6 +313,28 @@ double kkt_violation_impl(const Problem& qp, const Solution& s) {
 
 double kkt_violation(const DenseProblem& qp, const Solution& s) { return kkt_violation_impl(qp, s); }
 double kkt_violation(const SparseProblem& qp, const Solution& s) { return kkt_violation_impl(qp, s); }
+
+::testing::AssertionResult runs_without_crashing(const std::function<void()>& body) {
+  const pid_t child = fork();
+  if (child < 0) return ::testing::AssertionFailure() << "fork failed";
+  if (child == 0) {
+    try {
+      body();
+    } catch (...) {
+      _exit(2);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  if (waitpid(child, &status, 0) != child) return ::testing::AssertionFailure() << "waitpid failed";
+  if (WIFSIGNALED(status))
+    return ::testing::AssertionFailure() << "crashed with signal " << WTERMSIG(status) << " ("
+                                         << strsignal(WTERMSIG(status)) << ")";
+  if (WEXITSTATUS(status) == 2) return ::testing::AssertionFailure() << "threw an exception";
+  if (WEXITSTATUS(status) != 0)
+    return ::testing::AssertionFailure() << "exited with code " << WEXITSTATUS(status);
+  return ::testing::AssertionSuccess();
+}
 
 std::string invalid_argument_message(const std::function<void()>& body) {
   try {

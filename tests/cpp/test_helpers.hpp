@@ -152,6 +152,11 @@ template <class A, class B>
   return ::testing::AssertionFailure() << out.str();
 }
 
+// Runs `body` in a child process, so that a crash there fails the calling
+// test instead of ending the whole suite. The child's gtest assertions are
+// lost: `body` should only compute.
+::testing::AssertionResult runs_without_crashing(const std::function<void()>& body);
+
 // Runs `body` and returns the exception's what() if it threw
 // std::invalid_argument; fails the test otherwise.
 std::string invalid_argument_message(const std::function<void()>& body);
