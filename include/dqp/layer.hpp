@@ -42,7 +42,8 @@ class Layer {
 
   // Vector-Jacobian products. dz (n), dlam (p), dmu (m) are the gradients of
   // the loss with respect to the outputs; dlam and dmu may be empty (zero).
-  // Throws std::invalid_argument when the solution is not differentiable.
+  // Throws std::invalid_argument when the solution is not differentiable, and
+  // std::overflow_error when the gradients overflow double precision.
   DenseGradients backward(const DenseProblem& problem, const Solution& solution,
                           const VectorView& dz, const VectorView& dlam,
                           const VectorView& dmu) const;

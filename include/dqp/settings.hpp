@@ -44,8 +44,11 @@ struct Settings {
   double symmetry_tol = 1e-8;
   // Check that P is positive semidefinite (costly: one factorization).
   bool check_psd = false;
-  // Reject NaN and Inf in the data.
+  // Reject NaN and Inf in the data, and entries beyond ±max_abs_value: their
+  // squares overflow, and solvers crawl on them (the fuzzer found a 2-variable
+  // problem with d = -6e174 that ran for minutes).
   bool check_finite = true;
+  double max_abs_value = 1e100;
 
   bool warm_start = false;   // start the solver from a previous solution
   bool verbose = false;      // let the solver print

@@ -13,6 +13,19 @@
 namespace dqp {
 namespace {
 
+// Data spanning hundreds of orders of magnitude (found by the fuzzer: entries
+// of 1e181 beside 1e-236) can overflow the gradient products. Say so rather
+// than return Inf or NaN.
+template <class Gradients>
+const Gradients& checked(const Gradients& g) {
+  if (!(g.P.allFinite() && g.C.allFinite() && g.A.allFinite() && g.q.allFinite() &&
+        g.d.allFinite() && g.b.allFinite()))
+    throw std::overflow_error(
+        "backward: the gradients overflow double precision; the problem's data span too many "
+        "orders of magnitude - rescale it");
+  return g;
+}
+
 struct Adjoint {
   Vector dz, dlam, dmu_active;
 };
@@ -79,7 +92,7 @@ DenseGradients Layer::backward(const DenseProblem& qp, const Solution& solution,
     g.C.row(row) = adj.dmu_active[i] * z.transpose() + solution.mu[row] * adj.dz.transpose();
     g.d[row] = -adj.dmu_active[i];
   }
-  return g;
+  return checked(g);
 }
 
 SparseGradients Layer::backward(const SparseProblem& qp, const Solution& solution,
@@ -115,7 +128,7 @@ SparseGradients Layer::backward(const SparseProblem& qp, const Solution& solutio
       const Index pos = position[it.row()];
       g.C[k] = pos < 0 ? 0.0 : adj.dmu_active[pos] * z[j] + solution.mu[it.row()] * adj.dz[j];
     }
-  return g;
+  return checked(g);
 }
 
 }  // namespace dqp

@@ -230,7 +230,9 @@ Solution forward_impl(const Problem& qp, const Settings& settings, const QPSolve
   };
   auto checked = [&](PrimalDual point) {
     if (point.z.size() != qp.n()) point.status = Status::NumericalError;
-    if (is_optimal(point.status) && !point.z.allFinite()) point.status = Status::NumericalError;
+    const bool finite = point.z.allFinite() &&
+                        (!point.has_duals || (point.lam.allFinite() && point.mu.allFinite()));
+    if (is_optimal(point.status) && !finite) point.status = Status::NumericalError;
     return point;
   };
 

@@ -30,6 +30,7 @@ void Settings::validate() const {
   require_nonnegative(normalize_floor, "normalize_floor");
   require_nonnegative(weak_dual_tol, "weak_dual_tol");
   require_nonnegative(symmetry_tol, "symmetry_tol");
+  require(max_abs_value > 0.0, "max_abs_value must be > 0");
 }
 
 }  // namespace dqp

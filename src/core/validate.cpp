@@ -32,8 +32,15 @@ void check_matrix_shape(const M& matrix, Index rows, Index n, const char* name,
   }
 }
 
-void check_finite(const VectorView& v, const char* name) {
-  if (!v.allFinite()) fail(std::string(name) + " contains NaN or Inf");
+template <class Values>
+void check_values(const Values& values, const char* name, double bound) {
+  if (!values.allFinite()) fail(std::string(name) + " contains NaN or Inf");
+  if (values.size() > 0 && values.cwiseAbs().maxCoeff() > bound) {
+    std::ostringstream out;
+    out << name << " has an entry of magnitude " << values.cwiseAbs().maxCoeff()
+        << ", beyond max_abs_value = " << bound << " (rescale the problem)";
+    fail(out.str());
+  }
 }
 
 double relative_asymmetry_dense(const DenseView& P) {
@@ -85,20 +92,18 @@ void check_common(const Problem& qp, const Settings& settings) {
   check_matrix_shape(qp.C, qp.m(), n, "C", "d");
   check_matrix_shape(qp.A, qp.p(), n, "A", "b");
   if (settings.check_finite) {
-    check_finite(qp.q, "q");
-    check_finite(qp.d, "d");
-    check_finite(qp.b, "b");
+    check_values(qp.q, "q", settings.max_abs_value);
+    check_values(qp.d, "d", settings.max_abs_value);
+    check_values(qp.b, "b", settings.max_abs_value);
   }
 }
 
-template <class M>
-void check_finite_matrix(const M& matrix, const char* name) {
-  if (!matrix.allFinite()) fail(std::string(name) + " contains NaN or Inf");
+void check_matrix_values(const DenseView& matrix, const char* name, double bound) {
+  check_values(matrix.reshaped(), name, bound);
 }
 
-void check_finite_matrix(const SparseView& matrix, const char* name) {
-  if (matrix.nonZeros() > 0 && !matrix.coeffs().allFinite())
-    fail(std::string(name) + " contains NaN or Inf");
+void check_matrix_values(const SparseView& matrix, const char* name, double bound) {
+  check_values(matrix.coeffs(), name, bound);
 }
 
 void check_symmetry(double asymmetry, const Settings& settings) {
@@ -115,9 +120,9 @@ void check_symmetry(double asymmetry, const Settings& settings) {
 void validate(const DenseProblem& qp, const Settings& settings) {
   check_common(qp, settings);
   if (settings.check_finite) {
-    check_finite_matrix(qp.P, "P");
-    check_finite_matrix(qp.C, "C");
-    check_finite_matrix(qp.A, "A");
+    check_matrix_values(qp.P, "P", settings.max_abs_value);
+    check_matrix_values(qp.C, "C", settings.max_abs_value);
+    check_matrix_values(qp.A, "A", settings.max_abs_value);
   }
   check_symmetry(relative_asymmetry_dense(qp.P), settings);
   if (settings.check_psd) check_psd_dense(qp.P);
@@ -126,9 +131,9 @@ void validate(const DenseProblem& qp, const Settings& settings) {
 void validate(const SparseProblem& qp, const Settings& settings) {
   check_common(qp, settings);
   if (settings.check_finite) {
-    check_finite_matrix(qp.P, "P");
-    check_finite_matrix(qp.C, "C");
-    check_finite_matrix(qp.A, "A");
+    check_matrix_values(qp.P, "P", settings.max_abs_value);
+    check_matrix_values(qp.C, "C", settings.max_abs_value);
+    check_matrix_values(qp.A, "A", settings.max_abs_value);
   }
   check_symmetry(relative_asymmetry_sparse(qp.P), settings);
   if (settings.check_psd) check_psd_sparse(qp.P);

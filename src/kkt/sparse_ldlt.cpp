@@ -13,7 +13,9 @@ class SparseLDLTFactorization final : public KKTFactorization {
   explicit SparseLDLTFactorization(const KKTSparse& K) { ldlt_.compute(K); }
   bool ok() const {
     if (ldlt_.info() != Eigen::Success) return false;
-    const auto D = ldlt_.vectorD().cwiseAbs();
+    // A named vector: vectorD() may be a temporary, and an expression over it
+    // would dangle (found by the fuzzer under AddressSanitizer).
+    const Vector D = ldlt_.vectorD().cwiseAbs();
     if (D.size() == 0) return true;
     return D.minCoeff() > kSingularPivot * std::max(1.0, D.maxCoeff());
   }

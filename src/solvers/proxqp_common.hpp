@@ -4,11 +4,15 @@
 #include <proxsuite/proxqp/settings.hpp>
 #include <proxsuite/proxqp/status.hpp>
 
+#include <algorithm>
+
 #include "dqp/qp_solver.hpp"
 #include "dqp/settings.hpp"
 #include "dqp/status.hpp"
 
 namespace dqp::solvers {
+
+using proxsuite::proxqp::isize;
 
 // ProxQP treats bounds beyond ±1e20 as absent; a true infinity would reach
 // its preconditioner as inf.
@@ -53,9 +57,10 @@ PrimalDual solve_proxqp(const Matrix& P, const Matrix& C, const Matrix& A, const
                         const PrimalDual* warm) {
   const Index n = q.size(), m = d.size(), p = b.size();
   const Vector lower = Vector::Constant(m, -kInfinity);
-  auto run = [&](double strict_infeasibility) {
+  auto run = [&](double strict_infeasibility, isize max_iter) {
     Solver solver(n, p, m);
     apply_settings(solver.settings, settings, warm != nullptr);
+    solver.settings.max_iter = max_iter;
     if (strict_infeasibility > 0) {
       solver.settings.eps_primal_inf = strict_infeasibility;
       solver.settings.eps_dual_inf = strict_infeasibility;
@@ -74,9 +79,12 @@ PrimalDual solve_proxqp(const Matrix& P, const Matrix& C, const Matrix& A, const
     out.iterations = static_cast<int>(solver.results.info.iter);
     return out;
   };
-  PrimalDual out = run(0.0);
+  PrimalDual out = run(0.0, settings.max_iter);
   if (out.status == Status::PrimalInfeasible || out.status == Status::DualInfeasible) {
-    PrimalDual confirmed = run(1e-8);
+    // A feasible problem solves in a few times the iterations the false alarm
+    // took (HS118: 9, then 28); a truly infeasible one must not run for long.
+    const isize budget = std::min<isize>(settings.max_iter, std::max(100, 10 * out.iterations));
+    PrimalDual confirmed = run(1e-8, budget);
     if (is_optimal(confirmed.status)) {
       confirmed.iterations += out.iterations;
       return confirmed;
