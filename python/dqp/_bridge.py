@@ -89,6 +89,15 @@ def as_scipy_csc(pattern, values) -> sp.csc_matrix:
     return sp.csc_matrix((values, pattern.indices, pattern.indptr), shape=(pattern.rows, pattern.cols))
 
 
-def takes_sparse(solver: str) -> bool:
-    return solver in qpsolvers_module().sparse_solvers
+def in_solver_format(solver: str, P, C, A):
+    """P, C, A in the storage the solver takes, so that qpsolvers has nothing
+    to convert (and no conversion warning to give: warning filters are
+    process-wide, so the bridge leaves them alone)."""
+    qpsolvers = qpsolvers_module()
+    matrices = (P, C, A)
+    if solver not in qpsolvers.sparse_solvers:
+        return tuple(M.toarray() if sp.issparse(M) else M for M in matrices)
+    if solver not in qpsolvers.dense_solvers:
+        return tuple(M if sp.issparse(M) else sp.csc_matrix(M) for M in matrices)
+    return matrices
 

@@ -88,14 +88,13 @@ class Engine:
         P, q, C, d, A, b = data
         if sparse:
             P, C, A = (_bridge.as_scipy_csc(*matrix) for matrix in (P, C, A))
-            if not _bridge.takes_sparse(self.solver_name):
-                P, C, A = (matrix.toarray() for matrix in (P, C, A))
         scale_C = scale_A = None
         if self.settings["normalize_constraints"]:
             # Same scaling as the core's native path: unit rows, duals rescaled.
             scale_C, scale_A = _row_scale(C), _row_scale(A)
             C, d = _scale_rows(C, scale_C), d * scale_C
             A, b = _scale_rows(A, scale_A), b * scale_A
+        P, C, A = _bridge.in_solver_format(self.solver_name, P, C, A)
         initvals = warm.z if (warm is not None and self.settings["warm_start_from_previous"]) else None
         z, lam, mu, has_duals, status, message = _bridge.solve(
             self.solver_name, P, q, C, d, A, b,

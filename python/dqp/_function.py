@@ -70,15 +70,11 @@ def _forward(engine, spec: Spec, data: tuple, threads: int, warm):
         start = warm[i] if warm is not None else None
         return engine.forward(spec.sparse, element(spec, data, i), start)
 
-    # The solvers' conversion notices are silenced here, once, in the calling
-    # thread: warnings.catch_warnings is not thread-safe.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if threads > 1 and spec.size > 1:
-            with ThreadPoolExecutor(max_workers=min(threads, spec.size)) as pool:
-                results = list(pool.map(solve, range(spec.size)))
-        else:
-            results = [solve(i) for i in range(spec.size)]
+    if threads > 1 and spec.size > 1:
+        with ThreadPoolExecutor(max_workers=min(threads, spec.size)) as pool:
+            results = list(pool.map(solve, range(spec.size)))
+    else:
+        results = [solve(i) for i in range(spec.size)]
     solutions = [solution for solution, _ in results]
     stack = lambda rows, width: np.stack(rows) if rows else np.zeros((0, width))  # noqa: E731
     return (solutions, [message for _, message in results], stack([s.z for s in solutions], spec.n),

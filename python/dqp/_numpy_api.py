@@ -1,7 +1,6 @@
 """``dqp.solve``: the layer's forward pass on numpy / scipy data, no torch graph."""
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -48,7 +47,5 @@ def solve(P, q, C=None, d=None, A=None, b=None, **options) -> QPResult:
         mats = [np.ascontiguousarray(np.zeros((0, n)) if M is None else (M.toarray() if sp.issparse(M) else M),
                                      dtype=np.float64) for M in (P, C, A)]
     data = (mats[0], q, mats[1], d, mats[2], b)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the bridged solvers' conversion notices
-        solution, _ = engine.forward(sparse, data)
+    solution, _ = engine.forward(sparse, data)
     return QPResult(solution.z, solution.lam, solution.mu, solution.status, solution)
