@@ -14,14 +14,12 @@ namespace {
 // Polished solutions come from one reduced-KKT solve: accurate to rounding.
 constexpr double kExact = 1e-9;
 
-std::vector<Index> active_of_seed() { return {0}; }
-
 void expect_seed_solution(const Solution& s) {
   ASSERT_EQ(s.status, Status::Optimal);
   EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(0.5, 0.5), kExact));
   EXPECT_TRUE(near_relative(s.mu, Eigen::Vector3d(1.0, 0.0, 0.0), kExact));
   EXPECT_EQ(s.lam.size(), 0);
-  EXPECT_EQ(s.active, active_of_seed());
+  EXPECT_EQ(s.active, std::vector<Index>{0});
   EXPECT_EQ(s.degeneracy, kNotDegenerate);
   EXPECT_TRUE(s.differentiable());
 }
