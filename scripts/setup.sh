@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # GoogleTest (C++ tests).
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()
-  for package in g++ clang cmake libgtest-dev libsuitesparse-dev; do
+  for package in g++ clang cmake libgtest-dev liblapack-dev libsuitesparse-dev; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   if [ "${#missing[@]}" -gt 0 ]; then

@@ -72,9 +72,11 @@ Adjoint solve_adjoint(const Problem& qp, const Solution& solution, const Setting
 
 }  // namespace
 
-DenseGradients Layer::backward(const DenseProblem& qp, const Solution& solution,
+DenseGradients Layer::backward(const DenseProblem& given, const Solution& solution,
                                const VectorView& dz, const VectorView& dlam,
                                const VectorView& dmu) const {
+  const core::FullWidth full(given);
+  const DenseProblem& qp = full.dense();
   const Adjoint adj = solve_adjoint(qp, solution, settings_, dz, dlam, dmu);
   const Vector& z = solution.z;
   const Index n = qp.n(), m = qp.m(), p = qp.p();
@@ -95,9 +97,11 @@ DenseGradients Layer::backward(const DenseProblem& qp, const Solution& solution,
   return checked(g);
 }
 
-SparseGradients Layer::backward(const SparseProblem& qp, const Solution& solution,
+SparseGradients Layer::backward(const SparseProblem& given, const Solution& solution,
                                 const VectorView& dz, const VectorView& dlam,
                                 const VectorView& dmu) const {
+  const core::FullWidth full(given);
+  const SparseProblem& qp = full.sparse();
   const Adjoint adj = solve_adjoint(qp, solution, settings_, dz, dlam, dmu);
   const Vector& z = solution.z;
   SparseGradients g;

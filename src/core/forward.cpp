@@ -131,7 +131,8 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
   }
   const auto active_start = Clock::now();
   const bool need_duals = !point.has_duals || !settings.dual_available;
-  const bool polish = settings.polish || need_duals;
+  // polish=false keeps the solver's z: duals are then recovered with z fixed.
+  const bool polish = settings.polish;
 
   const Vector residual = ((qp.d - qp.C * solution.z).array() * scale_C.array()).matrix();
   std::vector<Index> active = core::active_rows(residual, settings.eps_active);
@@ -184,10 +185,12 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
 }
 
 template <class Problem>
-Solution forward_impl(const Problem& qp, const Settings& settings, const QPSolver& solver,
+Solution forward_impl(const Problem& given, const Settings& settings, const QPSolver& solver,
                       const Solution* warm, FactorCache* cache) {
   const auto start = Clock::now();
-  validate(qp, settings);
+  validate(given, settings);
+  const core::FullWidth full(given);
+  const Problem& qp = core::view(full, given);
   const Vector scale_C = row_scale(core::row_norms(qp.C), settings);
   const Vector scale_A = row_scale(core::row_norms(qp.A), settings);
 
@@ -263,9 +266,11 @@ Solution forward_impl(const Problem& qp, const Settings& settings, const QPSolve
 }
 
 template <class Problem>
-Solution forward_from_impl(const Problem& qp, const Settings& settings, PrimalDual point) {
+Solution forward_from_impl(const Problem& given, const Settings& settings, PrimalDual point) {
   const auto start = Clock::now();
-  validate(qp, settings);
+  validate(given, settings);
+  const core::FullWidth full(given);
+  const Problem& qp = core::view(full, given);
   if (point.z.size() != qp.n())
     throw std::invalid_argument("z must have " + std::to_string(qp.n()) + " entries, got " +
                                 std::to_string(point.z.size()));

@@ -33,6 +33,24 @@ Eigen::MatrixXd stacked_rows(const DenseProblem& qp, const std::vector<Index>& r
 
 }  // namespace
 
+FullWidth::FullWidth(const DenseProblem& qp) {
+  const Index n = qp.n();
+  auto widen = [n](const DenseView& M) {
+    return M.rows() == 0 && M.cols() != n ? DenseView(Eigen::Map<const RowMatrix>(nullptr, 0, n)) : M;
+  };
+  dense_.emplace(DenseProblem{qp.P, qp.q, widen(qp.C), qp.d, widen(qp.A), qp.b});
+}
+
+FullWidth::FullWidth(const SparseProblem& qp) : zeros_(qp.n() + 1, 0) {
+  const Index n = qp.n();
+  auto widen = [n, this](const SparseView& M) {
+    return M.rows() == 0 && M.cols() != n
+               ? SparseView(0, n, 0, zeros_.data(), zeros_.data(), static_cast<const double*>(nullptr))
+               : M;
+  };
+  sparse_.emplace(SparseProblem{qp.P, qp.q, widen(qp.C), qp.d, widen(qp.A), qp.b});
+}
+
 Vector row_norms(const DenseView& M) { return M.rowwise().norm(); }
 
 Vector row_norms(const SparseView& M) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "dqp/kkt_solver.hpp"
@@ -56,6 +57,23 @@ struct SparseStorage {
             b};
   }
 };
+// The problem with a row-free C or A given as (0, 0) seen as (0, n), so that
+// products with z are well-formed. Holds what the sparse views point to.
+class FullWidth {
+ public:
+  explicit FullWidth(const DenseProblem& qp);
+  explicit FullWidth(const SparseProblem& qp);
+  const DenseProblem& dense() const { return *dense_; }
+  const SparseProblem& sparse() const { return *sparse_; }
+
+ private:
+  std::vector<Index> zeros_;  // an empty CSC's column pointers
+  std::optional<DenseProblem> dense_;
+  std::optional<SparseProblem> sparse_;
+};
+inline const DenseProblem& view(const FullWidth& w, const DenseProblem&) { return w.dense(); }
+inline const SparseProblem& view(const FullWidth& w, const SparseProblem&) { return w.sparse(); }
+
 template <class Problem> struct StorageOf;
 template <> struct StorageOf<DenseProblem> { using type = DenseStorage; };
 template <> struct StorageOf<SparseProblem> { using type = SparseStorage; };
