@@ -154,20 +154,21 @@ def test_concurrent_failures_raise_in_their_own_thread_only():
 
 
 # ---------------------------------------------------------------------------
-# Bridged solves silence warnings process-wide (pinned bugs)
+# Bridged solves and the process-wide warning filters (regression tests)
 #
-# _function._forward wraps the bridged solves in warnings.catch_warnings() +
-# simplefilter("ignore"). catch_warnings saves and restores the process-wide
-# filter list and is not thread-safe: overlapping calls from two threads
-# (a) can leave the "ignore" filter installed for good, (b) swallow warnings
-# issued by any other thread meanwhile (dqp's own failure warnings included),
-# and (c) can run a solve with the caller's filters instead of "ignore" (under
-# -W error a solver's notice then becomes a failed solve). The interleavings
-# are forced deterministically by gating the bridge's solve.
+# _function._forward used to wrap the bridged solves in
+# warnings.catch_warnings() + simplefilter("ignore"). catch_warnings saves and
+# restores the process-wide filter list and is not thread-safe: overlapping
+# calls from two threads (a) left the "ignore" filter installed for good,
+# (b) swallowed warnings issued by any other thread meanwhile (dqp's own
+# failure warnings included), and (c) ran a solve with the caller's filters
+# instead of "ignore" in one thread only. Fixed in 5f9ae8d (the bridge no
+# longer touches the filters). The interleavings are forced deterministically
+# by gating the bridge's solve.
 # ---------------------------------------------------------------------------
 
 class _Gate:
-    """Runs a per-thread hook inside dqp's bridged solve (in the catch_warnings block)."""
+    """Runs a per-thread hook inside dqp's bridged solve (_bridge.solve)."""
 
     def __init__(self, monkeypatch):
         from dqp import _bridge

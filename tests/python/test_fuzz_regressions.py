@@ -1,0 +1,274 @@
+"""Bugs found by fuzzing the torch layer (fuzz/fuzz_layer.py, atheris), each
+pinned by a minimal reproduction.
+
+Each test states the correct behaviour and is marked xfail(strict=True) with
+the bug it pins: it fails today, and once the bug is fixed it XPASSes, which
+strict mode turns into a failure so the marker gets removed. Crashes of the
+interpreter run in a subprocess.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import dqp
+
+
+def t(x):
+    return torch.tensor(x, dtype=torch.float64)
+
+
+def _bridge_available(name):
+    info = dqp.available_solvers().get(name)
+    return info is not None and info["kind"] == "qpsolvers"
+
+
+# ---------------------------------------------------------------------------
+# Input validation
+# ---------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, raises=IndexError,
+                   reason="bug: _inputs._matrix_cols/_matrix_rows index x[0] of an empty list before "
+                          "_matrix_batch reports 'is an empty list': IndexError instead of ValueError")
+@pytest.mark.parametrize("name", ["P", "C", "A"])
+def test_empty_list_for_a_matrix_raises_value_error(name):
+    args = dict(P=t(np.eye(2)), q=t([1.0, 1.0]), C=t([[1.0, 0.0]]), d=t([1.0]), A=t([[0.0, 1.0]]), b=t([0.0]))
+    args[name] = []
+    with pytest.raises(ValueError, match=name):
+        dqp.QPLayer()(**args)
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeError,
+                   reason="bug: a torch sparse tensor passed for q, d or b is not rejected: "
+                          "RuntimeError 'unsupported memory format option Contiguous' from .contiguous()")
+@pytest.mark.parametrize("name", ["q", "d", "b"])
+def test_sparse_tensor_for_a_vector_raises_value_or_type_error(name):
+    args = dict(P=t(np.eye(2)), q=t([1.0, 1.0]), C=t([[1.0, 0.0]]), d=t([1.0]), A=t([[0.0, 1.0]]), b=t([0.0]))
+    args[name] = args[name].to_sparse()
+    with pytest.raises((ValueError, TypeError), match=name):
+        dqp.QPLayer()(**args)
+
+
+QPALM_CRASHES = {
+    # No variables: qpalm divides by zero (SIGFPE) on the first call.
+    "no_variables": """
+        P, q, C, d = torch.zeros(0, 0), torch.zeros(0), None, None
+    """,
+    # A nonsymmetric P with large entries (dqp rejects it: 'P must be
+    # symmetric'): qpalm corrupts memory and segfaults within a few calls.
+    "nonsymmetric_large_P": """
+        P = torch.full((6, 6), -4.0); P[:2, :] = 1e20
+        q, C, d = torch.full((6,), -4.0), torch.full((3, 6), -4.0), torch.full((3,), -4.0)
+    """,
+}
+
+
+@pytest.mark.skipif(not _bridge_available("qpalm"), reason="qpalm is not installed")
+@pytest.mark.xfail(strict=True,
+                   reason="bug: bridged solves run before the core validates the problem, so invalid "
+                          "data reaches the solver: qpalm kills the process (SIGFPE with n = 0, SIGSEGV "
+                          "with a nonsymmetric P of large entries) where the native path raises ValueError")
+@pytest.mark.parametrize("case", sorted(QPALM_CRASHES))
+def test_invalid_problem_through_the_qpalm_bridge_raises_value_error_instead_of_crashing(case):
+    code = textwrap.dedent("""
+        import torch, dqp
+        torch.set_default_dtype(torch.float64)
+    """) + textwrap.dedent(QPALM_CRASHES[case]) + textwrap.dedent("""
+        layer = dqp.QPLayer(qp_solver="qpalm")
+        for _ in range(10):
+            try:
+                layer(P, q, C, d)
+            except ValueError as error:
+                message = str(error)
+        print("ValueError:", message)
+    """)
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, f"the interpreter died (return code {result.returncode})"
+    assert "ValueError:" in result.stdout
+
+
+@pytest.mark.xfail(strict=True, raises=OverflowError,
+                   reason="contract: the layer's errors on bad data are ValueError, TypeError or "
+                          "dqp.QPSolveError, but backward raises OverflowError ('the gradients overflow "
+                          "double precision', deliberate since b1e1134) on subnormal data whose forward "
+                          "solve reported 'optimal': make it a ValueError (subclass) or document it")
+def test_backward_on_subnormal_data_raises_a_documented_error_type():
+    tiny = 5e-324
+    P = torch.full((3, 3), -tiny, dtype=torch.float64, requires_grad=True)
+    q = torch.full((3,), -tiny, dtype=torch.float64, requires_grad=True)
+    A = torch.full((2, 3), -tiny, dtype=torch.float64, requires_grad=True)
+    b = torch.full((2,), -tiny, dtype=torch.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        layer = dqp.QPLayer()
+        z, lam, mu = layer(P, q, None, None, A, b)
+    assert layer.statuses == ["optimal"]
+    try:
+        z.sum().backward()
+    except (ValueError, TypeError, dqp.QPSolveError) as error:
+        assert str(error)
+
+
+# ---------------------------------------------------------------------------
+# Wrong answers reported as 'optimal'
+# ---------------------------------------------------------------------------
+
+def _degenerate_equality_pinned_problem():
+    """z is fixed by A z = b (A = I); the inequality row is active too (LICQ
+    fails). A valid dual is λ = (-1.5, 0), μ = 0; μ can be anything in [0, 1.5]."""
+    P, q = t(np.eye(2)), t([1.5, 0.0])
+    C, d = t([[1.0, 0.0]]), t([0.0])
+    A, b = t(np.eye(2)), t([0.0, 0.0])
+    return P, q, C, d, A, b
+
+
+@pytest.mark.xfail(strict=True,
+                   reason="bug: with dual_available=False the duals are recovered by minimum-norm least "
+                          "squares, which on a degenerate active set gives mu = -0.75 < 0 with status "
+                          "'optimal' (polish does not check the sign); a nonnegative dual exists")
+@pytest.mark.parametrize("qp_solver", ["proxqp", "osqp"])
+def test_recovered_duals_are_nonnegative_on_a_degenerate_problem(qp_solver):
+    P, q, C, d, A, b = _degenerate_equality_pinned_problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # the degeneracy notice
+        layer = dqp.QPLayer(qp_solver=qp_solver, dual_available=False)
+        z, lam, mu = layer(P, q, C, d, A, b)
+    assert layer.statuses == ["optimal"]
+    np.testing.assert_allclose(z.numpy(), [0.0, 0.0], atol=1e-8)
+    # Stationarity holds either way ...
+    np.testing.assert_allclose((P @ z + q + A.T @ lam + C.T @ mu).numpy(), [0.0, 0.0], atol=1e-8)
+    # ... but a dual must be nonnegative.
+    assert mu.item() >= 0.0, f"mu = {mu.item()} < 0 for an 'optimal' solution"
+
+
+@pytest.mark.skipif(not _bridge_available("daqp"), reason="daqp is not installed")
+@pytest.mark.xfail(strict=True,
+                   reason="bug: a bridged solver's 'optimal' is not checked: daqp reports success on "
+                          "the infeasible equality 0 = 1 and dqp returns status 'optimal' with "
+                          "A z - b = (-1, 0), with or without polish")
+@pytest.mark.parametrize("polish", [True, False])
+def test_bridged_optimal_status_implies_a_feasible_point(polish):
+    P, q = t(np.eye(2)), t([0.0, 0.0])
+    A, b = t([[0.0, 0.0], [1.0, 0.0]]), t([1.0, 0.0])     # first row: 0 = 1
+    layer = dqp.QPLayer(qp_solver="daqp", polish=polish, on_failure="nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        z, _, _ = layer(P, q, None, None, A, b)
+    # Every other solver reports a failure here (proxqp: primal_infeasible).
+    if layer.statuses == ["optimal"]:
+        np.testing.assert_allclose((A @ z - b).numpy(), [0.0, 0.0], atol=1e-6,
+                                   err_msg="an 'optimal' point violates A z = b")
+
+
+UNCHECKED_OUTPUTS = {
+    # polish=False, eps_active below the solver's accuracy: sparse ProxQP stops
+    # with the active row's slack at 3.8e-7 > 1e-9.
+    "proxqp_sparse_unpolished": dict(storage="sparse", options=dict(polish=False, eps_active=1e-9)),
+    # Default settings (polish on) but a loose interior-point solve: clarabel
+    # with eps_abs=1e-2 stops at slack 2.3e-4 > eps_active=1e-5.
+    "clarabel_loose": dict(storage="dense", options=dict(qp_solver="clarabel", eps_abs=1e-2)),
+}
+
+
+@pytest.mark.xfail(strict=True,
+                   reason="bug: when the active set misses a row the solver treats as active (its slack "
+                          "exceeds eps_active: polish=False, or a loose interior-point solve that polish "
+                          "cannot repair), dqp zeroes that row's dual (the solver's 0.5) and still reports "
+                          "'optimal': stationarity is off by 0.25 and the gradient is that of an empty "
+                          "active set")
+@pytest.mark.parametrize("case", sorted(UNCHECKED_OUTPUTS))
+def test_an_optimal_output_satisfies_stationarity(case):
+    setup = UNCHECKED_OUTPUTS[case]
+    if setup["options"].get("qp_solver") == "clarabel" and not _bridge_available("clarabel"):
+        pytest.skip("clarabel is not installed")
+    P = 0.25 * np.ones((4, 4)) + 0.5 * np.eye(4)
+    q = -np.ones(4)
+    C = 0.5 * np.ones((3, 4))
+    d = np.array([1.5, 1.5, 1.0])                   # the last row is active at z = (0.5, ...), mu = 0.5
+    Pt, Ct = t(P), t(C)
+    if setup["storage"] == "sparse":
+        Pt, Ct = Pt.to_sparse_csc(), Ct.to_sparse_csc()
+    layer = dqp.QPLayer(**setup["options"])
+    z, lam, mu = layer(Pt, t(q), Ct, t(d))
+    assert layer.statuses == ["optimal"]
+    residual = P @ z.numpy() + q + C.T @ mu.numpy()
+    np.testing.assert_allclose(residual, np.zeros(4), atol=1e-4,
+                               err_msg=f"'optimal' but P z + q + C^T mu != 0 (mu = {mu.numpy()})")
+
+
+# ---------------------------------------------------------------------------
+# Hangs
+# ---------------------------------------------------------------------------
+
+def _badly_scaled_four_variables():
+    P = t([[3.3125, -0.5, 0.375, 0.75], [-0.5, 8.0, -3.0, -6.0], [0.375, -3.0, 3.5, 4.5], [0.75, -6.0, 4.5, 11.0]])
+    q = t([-5.0, 2.9375, -11.6875, -25.875])
+    C, d = t([[-3.5, 0.0, 3.0, -1.25]]), t([-19.0])
+    A, b = t([[2.5, 0.75, 1.5, 0.0], [0.0, 1.75, 0.0, 3.5]]), t([5.125, -1e100])
+    return P, q, C, d, A, b
+
+
+def _nonconvex_one_variable():
+    # minimize -2 z^2 - 4 z  s.t.  -4 z <= -4 (four copies): unbounded, P not PSD (check_PSD is off).
+    return t([[-4.0]]), t([-4.0]), t([[-4.0]] * 4), t([-4.0] * 4), None, None
+
+
+@pytest.mark.xfail(strict=False,
+                   reason="bug (hang): ProxQP iterations cost ~1-10 ms on these tiny problems (dqp's "
+                          "max_iter bounds the outer iterations only); with the default max_iter=10000 "
+                          "the 4-variable badly scaled problem takes ~17 s (b2 = -1e10) to ~90 s "
+                          "(b2 = -1e100), the 1-variable nonconvex one ~54 s, to end in max_iterations. "
+                          "Timing-based, hence not strict")
+@pytest.mark.parametrize("problem,max_iter", [(_badly_scaled_four_variables, 100), (_nonconvex_one_variable, 100)],
+                         ids=["badly_scaled_n4", "nonconvex_n1"])
+def test_a_tiny_problem_reaches_max_iterations_quickly(problem, max_iter):
+    layer = dqp.QPLayer(max_iter=max_iter, on_failure="nan")
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        layer(*problem())
+    elapsed = time.perf_counter() - start
+    assert layer.statuses == ["max_iterations"]
+    # 100 iterations of a problem with at most 4 variables: milliseconds.
+    assert elapsed < 0.05, f"{max_iter} iterations took {elapsed:.2f} s"
+
+
+# ---------------------------------------------------------------------------
+# Silence
+# ---------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True,
+                   reason="bug: 'silent unless verbose' does not hold for the osqp bridge: OSQP prints "
+                          "'Polishing not needed - no active set detected at optimal point' to stdout "
+                          "whenever no inequality is active")
+def test_osqp_bridge_prints_nothing_when_no_constraint_is_active(capfd):
+    P, q = t(np.eye(2)), t([1.0, 1.0])
+    C, d = t([[1.0, 0.0]]), t([5.0])                  # inactive at z = (-1, -1)
+    capfd.readouterr()
+    dqp.QPLayer(qp_solver="osqp")(P, q, C, d)
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", f"printed: {out!r} {err!r}"
+
+
+@pytest.mark.skipif(not _bridge_available("highs"), reason="highs is not installed")
+@pytest.mark.xfail(strict=True,
+                   reason="bug: 'silent unless verbose' does not hold for the highs bridge: HiGHS prints "
+                          "its banner ('Running HiGHS ...') to stdout on the first solve of a process")
+def test_highs_bridge_prints_nothing_on_its_first_solve():
+    code = textwrap.dedent("""
+        import torch, dqp
+        t = lambda x: torch.tensor(x, dtype=torch.float64)
+        dqp.QPLayer(qp_solver="highs")(t([[1.0, 0.0], [0.0, 1.0]]), t([1.0, 1.0]), t([[-1.0, 0.0]]), t([0.0]))
+    """)
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout == "", f"printed: {result.stdout!r}"
