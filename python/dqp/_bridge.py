@@ -38,7 +38,7 @@ def tolerance_keywords(solver: str, eps_abs: Optional[float], eps_rel: Optional[
         "gurobi": {"FeasibilityTol": a, "OptimalityTol": a},
         "highs": {"dual_feasibility_tolerance": a, "primal_feasibility_tolerance": a},
         "hpipm": {"tol_stat": a, "tol_eq": a, "tol_ineq": a, "tol_comp": a},
-        "osqp": {"eps_abs": a, "eps_rel": r, "polishing": True},
+        "osqp": {"eps_abs": a, "eps_rel": r},
         "qpalm": {"eps_abs": a, "eps_rel": r},
         "scs": {"eps_abs": a, "eps_rel": r},
         "piqp": {"check_duality_gap": True, "eps_abs": a, "eps_rel": r,

@@ -51,6 +51,12 @@ class Engine:
             if sparse:
                 return self.core.forward_sparse(_csc(P), q, _csc(C), d, _csc(A), b, warm), None
             return self.core.forward_dense(P, q, C, d, A, b, warm), None
+        # Validate before a Python solver sees the data: some crash the process
+        # on what the core rejects with a message (qpalm on an empty P).
+        if sparse:
+            self.core.validate_sparse(_csc(P), q, _csc(C), d, _csc(A), b)
+        else:
+            self.core.validate_dense(P, q, C, d, A, b)
         z, lam, mu, has_duals, status, message = self._bridge_solve(sparse, data, warm)
         if sparse:
             solution = self.core.forward_from_sparse(_csc(P), q, _csc(C), d, _csc(A), b, z, lam, mu, has_duals, status)

@@ -69,6 +69,12 @@ def parse(P, q, C, d, A, b, solve_type: Optional[str]) -> Parsed:
     if (A is None) != (b is None):
         raise ValueError("A and b must be given together (or both omitted)")
     raw = {"P": P, "q": q, "C": C, "d": d, "A": A, "b": b}
+    for name, x in raw.items():
+        if isinstance(x, (list, tuple)) and len(x) == 0:
+            raise ValueError(f"{name} is an empty list; a batch needs at least one problem")
+        if name in ("q", "d", "b") and is_sparse_tensor(x):
+            raise ValueError(f"{name} must be a dense tensor, got a {x.layout} sparse tensor "
+                             f"(use {name}.to_dense())")
     for name in MATRICES:
         x = raw[name]
         if x is not None and not isinstance(x, (list, tuple)) and not is_sparse_tensor(x):

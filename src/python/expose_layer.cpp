@@ -65,6 +65,19 @@ void expose_layer(nb::module_& m) {
            nb::arg("settings"), nb::arg("native") = true,
            "native=False makes a layer whose points come from forward_from_* (Python solvers).")
       .def_prop_ro("settings", &Layer::settings)
+      .def("validate_dense",
+           [](const Layer& layer, const DenseView& P, const VectorView& q, const DenseView& C,
+              const VectorView& d, const DenseView& A, const VectorView& b) {
+             validate(DenseProblem{P, q, C, d, A, b}, layer.settings());
+           },
+           nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
+           "Raise ValueError naming the bad argument (shapes, NaN/Inf, symmetry, PSD).")
+      .def("validate_sparse",
+           [](const Layer& layer, const CSC& P, const VectorView& q, const CSC& C,
+              const VectorView& d, const CSC& A, const VectorView& b) {
+             validate(sparse_problem(P, q, C, d, A, b), layer.settings());
+           },
+           nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"))
       .def("forward_dense",
            [](const Layer& layer, const DenseView& P, const VectorView& q, const DenseView& C,
               const VectorView& d, const DenseView& A, const VectorView& b, WarmStart warm) {

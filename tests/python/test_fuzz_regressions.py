@@ -34,9 +34,6 @@ def _bridge_available(name):
 # Input validation
 # ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=IndexError,
-                   reason="bug: _inputs._matrix_cols/_matrix_rows index x[0] of an empty list before "
-                          "_matrix_batch reports 'is an empty list': IndexError instead of ValueError")
 @pytest.mark.parametrize("name", ["P", "C", "A"])
 def test_empty_list_for_a_matrix_raises_value_error(name):
     args = dict(P=t(np.eye(2)), q=t([1.0, 1.0]), C=t([[1.0, 0.0]]), d=t([1.0]), A=t([[0.0, 1.0]]), b=t([0.0]))
@@ -45,9 +42,6 @@ def test_empty_list_for_a_matrix_raises_value_error(name):
         dqp.QPLayer()(**args)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="bug: a torch sparse tensor passed for q, d or b is not rejected: "
-                          "RuntimeError 'unsupported memory format option Contiguous' from .contiguous()")
 @pytest.mark.parametrize("name", ["q", "d", "b"])
 def test_sparse_tensor_for_a_vector_raises_value_or_type_error(name):
     args = dict(P=t(np.eye(2)), q=t([1.0, 1.0]), C=t([[1.0, 0.0]]), d=t([1.0]), A=t([[0.0, 1.0]]), b=t([0.0]))
@@ -71,10 +65,6 @@ QPALM_CRASHES = {
 
 
 @pytest.mark.skipif(not _bridge_available("qpalm"), reason="qpalm is not installed")
-@pytest.mark.xfail(strict=True,
-                   reason="bug: bridged solves run before the core validates the problem, so invalid "
-                          "data reaches the solver: qpalm kills the process (SIGFPE with n = 0, SIGSEGV "
-                          "with a nonsymmetric P of large entries) where the native path raises ValueError")
 @pytest.mark.parametrize("case", sorted(QPALM_CRASHES))
 def test_invalid_problem_through_the_qpalm_bridge_raises_value_error_instead_of_crashing(case):
     code = textwrap.dedent("""
@@ -245,10 +235,6 @@ def test_a_tiny_problem_reaches_max_iterations_quickly(problem, max_iter):
 # Silence
 # ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True,
-                   reason="bug: 'silent unless verbose' does not hold for the osqp bridge: OSQP prints "
-                          "'Polishing not needed - no active set detected at optimal point' to stdout "
-                          "whenever no inequality is active")
 def test_osqp_bridge_prints_nothing_when_no_constraint_is_active(capfd):
     P, q = t(np.eye(2)), t([1.0, 1.0])
     C, d = t([[1.0, 0.0]]), t([5.0])                  # inactive at z = (-1, -1)
