@@ -33,8 +33,12 @@ def libdqp_layer():
     def run(P, q, C, d, A, b):
         if A.shape[-2] == 0:
             A = b = None
+        if P.shape[0] == 1:  # it reads a batch of one as one problem, with 2-D matrices
+            P, q, C, d = P[0], q[0], C[0], d[0]
+            A, b = (None, None) if A is None else (A[0], b[0])
         z = layer(P, q, C, d, A, b)[0]
-        return z if isinstance(z, torch.Tensor) else torch.stack(list(z))
+        z = z if isinstance(z, torch.Tensor) else torch.stack(list(z))
+        return z.reshape(P.shape[0] if P.dim() == 3 else 1, -1)
     return run
 
 
