@@ -424,7 +424,11 @@ def failure_kind(row: dict) -> str:
         return "ok"
     if row["status"] in ("timeout", "crashed", "skipped", "error"):
         return row["status"]
-    return "failed"
+    if row["status"] != "optimal":
+        return "failed"                       # the solver's own status: infeasible, max iterations, ...
+    if row.get("grads_finite") is not True:
+        return "gradient"                     # optimal, but no or non-finite gradients
+    return "inaccurate"                       # optimal, but the KKT residual is above the tolerance
 
 
 def write_summary(path: Path, rows: dict, plot_name: str, command: str, max_n: int) -> list[str]:
@@ -449,26 +453,37 @@ def write_summary(path: Path, rows: dict, plot_name: str, command: str, max_n: i
         "**ok** = status `optimal`, all six gradients finite, and the core's KKT residual (∞-norm of "
         "stationarity, primal and dual feasibility, complementarity) ≤ 1e-5 · (1 + max(‖q‖∞, ‖d‖∞, ‖b‖∞)), "
         "bounds of magnitude ≥ 9e19 (the collection's ‘infinite’) left out of the scale. "
-        "**failed** = the run finished without being ok (status, residual or gradients); **timeout** and "
+        "**failed** = the run finished without being ok: a non-optimal status (infeasible, iteration limit, "
+        "solver error — the bridge reports a qpsolvers failure as `numerical_error`, its reason in the CSV's "
+        "message), an `optimal` status whose KKT residual is above the tolerance, or missing / non-finite "
+        "gradients; **timeout** and "
         "**crashed** = the worker was killed / died; **skipped** = dense-only solver with n > 2000. "
         "Times: wall time of one forward solve / one backward pass (minimum of up to 3 calls for fast problems), "
         "medians over the solver's ok runs — each solver over its own ok problems, so compare them with the "
         f"profile in `{plot_name}` rather than across rows.",
         "",
-        "| solver | problems (max n) | ok | failed | timeout | crashed | skipped | ok % of run | degenerate (ok) "
+        "| solver | problems (max n) | ok | failed: status | failed: optimal, KKT > tol | failed: gradients "
+        "| timeout | crashed | skipped | ok % of run | degenerate (ok) "
         "| polished (ok) | median forward | median backward | median backward / forward |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for solver in solver_order(rows):
-        mine = [r for r in rows.values() if r["solver"] == solver]
+    common_names = {name for name, _ in common_problems(rows)}
+    table_rows = [(solver, solver, [r for r in rows.values() if r["solver"] == solver])
+                  for solver in solver_order(rows)]
+    native_rows = [r for r in rows.values() if r["solver"] == NATIVE]
+    if len(table_rows) > 1 and native_rows and common_names and len(common_names) < len(native_rows):
+        # The native solver ran more problems: its row on the others' problems too, for comparison.
+        table_rows.insert(1, (NATIVE, f"{NATIVE} (common set)",
+                              [r for r in native_rows if r["problem"] in common_names]))
+    for solver, label, mine in table_rows:
         count = {kind: sum(1 for r in mine if failure_kind(r) == kind)
-                 for kind in ("ok", "failed", "timeout", "crashed", "skipped", "error")}
+                 for kind in ("ok", "failed", "inaccurate", "gradient", "timeout", "crashed", "skipped", "error")}
         ran = len(mine) - count["skipped"]
         good = [r for r in mine if r["ok"]]
         crashed = count["crashed"] + count["error"]
         lines.append(
-            f"| {solver} | {len(mine)} ({max(r['n'] for r in mine)}) | {count['ok']} | {count['failed']} | "
-            f"{count['timeout']} | {crashed} | {count['skipped']} | "
+            f"| {label} | {len(mine)} ({max(r['n'] for r in mine)}) | {count['ok']} | {count['failed']} | "
+            f"{count['inaccurate']} | {count['gradient']} | {count['timeout']} | {crashed} | {count['skipped']} | "
             f"{100 * count['ok'] / ran if ran else 0:.0f} % | {sum(1 for r in good if r['degenerate'])} | "
             f"{sum(1 for r in good if r['polished'])} | "
             f"{_fmt_time(_median(r['forward_time'] for r in good))} | "
@@ -493,7 +508,9 @@ def write_summary(path: Path, rows: dict, plot_name: str, command: str, max_n: i
             f"* **solved and differentiated: {len(good)} / {len(native)} = {100 * share:.1f} %** "
             f"(target ≥ {100 * TARGET_SOLVED:.0f} %: {'met' if share >= TARGET_SOLVED else 'not met'}); "
             f"{sum(1 for r in good if r['degenerate'])} of them flagged degenerate (least-squares derivative), "
-            f"{sum(1 for r in good if r['polished'])} polished.",
+            f"{sum(1 for r in good if r['polished'])} polished; "
+            f"{sum(1 for r in good if r['forward_time'] + r['backward_time'] <= 60)} of them within 60 s "
+            f"(solve + derivative).",
             f"* **median derivative overhead (backward / forward) on the {len(large)} ok problems with "
             f"n ≥ {OVERHEAD_MIN_N}: {_pct(overhead)}** (target ≤ {100 * TARGET_OVERHEAD:.0f} %: "
             f"{'met' if overhead is not None and overhead <= TARGET_OVERHEAD else 'not met'}); "
@@ -536,14 +553,19 @@ def write_summary(path: Path, rows: dict, plot_name: str, command: str, max_n: i
                              f"{_fmt_time(r['backward_time'])} | {_pct(r['derivative_overhead'])} |")
     common = common_problems(rows)
     if len(solver_order(rows)) > 1 and common:
-        lines += ["", f"Common set for the profile: the {len(common)} problems every solver ran "
-                      f"(n ≤ {max(n for _, n in common)}); a pair that is not ok counts as never solved.", ""]
-        lines += ["| solver | ok on common set | shifted geometric mean of forward + backward (ok, 10 ms shift) |",
-                  "|---|---|---|"]
+        cap = common_cap(rows)
+        limit = f"{cap:g} s" if math.isfinite(cap) else "the timeout"
+        lines += ["", f"Common set: the {len(common)} problems every solver ran (n ≤ {max(n for _, n in common)}), "
+                      f"every solver under the same {limit} limit (a slower ok run counts as not solved). "
+                      f"Shifted geometric mean (shift 10 ms) of forward + backward time over all of them, a "
+                      f"problem not solved counting as {limit} (as in qpbenchmark).", ""]
+        lines += ["| solver | ok within the limit | shifted geometric mean time |", "|---|---|---|"]
+        penalty = cap if math.isfinite(cap) else max(r.get("timeout") or 60.0 for r in rows.values())
         for solver in solver_order(rows):
-            times = [_total(rows.get((name, solver))) for name, _ in common]
-            ok = [t for t in times if t is not None]
-            lines.append(f"| {solver} | {len(ok)} / {len(common)} | {_fmt_time(_sgm(ok))} |")
+            times = [_total(rows.get((name, solver)), cap) for name, _ in common]
+            ok = sum(1 for t in times if t is not None)
+            lines.append(f"| {solver} | {ok} / {len(common)} | "
+                         f"{_fmt_time(_sgm([penalty if t is None else t for t in times]))} |")
     lines += ["", f"![profile]({plot_name})", "", "Per-pair rows: `maros_meszaros.csv` (one per problem × solver).", ""]
     path.write_text("\n".join(lines))
     return headline
@@ -565,10 +587,18 @@ def _yes(value) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
-def _total(row: Optional[dict]) -> Optional[float]:
+def _total(row: Optional[dict], cap: float = math.inf) -> Optional[float]:
+    """Forward + backward time of an ok row (None if not ok or slower than ``cap``)."""
     if row is None or not row["ok"]:
         return None
-    return row["forward_time"] + row["backward_time"]
+    total = row["forward_time"] + row["backward_time"]
+    return total if total <= cap else None
+
+
+def common_cap(rows: dict) -> float:
+    """The smallest per-run timeout: the common set compares every solver under the same limit."""
+    limits = [r["timeout"] for r in rows.values() if r.get("timeout")]
+    return min(limits) if limits else math.inf
 
 
 def common_problems(rows: dict) -> list[tuple[str, int]]:
@@ -611,7 +641,8 @@ def write_plot(path: Path, rows: dict) -> None:
     ax = axes[1]
     common = common_problems(rows)
     if len(solvers) > 1 and common:
-        table = np.array([[_total(rows.get((name, s))) or np.inf for s in solvers] for name, _ in common])
+        cap = common_cap(rows)
+        table = np.array([[_total(rows.get((name, s)), cap) or np.inf for s in solvers] for name, _ in common])
         best = table.min(axis=1, keepdims=True)
         ratios = table / np.where(np.isfinite(best), best, 1.0)
         ratios[~np.isfinite(best).ravel()] = np.inf
@@ -624,7 +655,8 @@ def write_plot(path: Path, rows: dict) -> None:
         ax.set_xlabel("τ (time / best time on the problem)")
         ax.set_ylabel("fraction of problems ok within τ × best")
         ax.set_title(f"Performance profile, {len(common)} problems all solvers ran (n ≤ "
-                     f"{max(n for _, n in common)})")
+                     f"{max(n for _, n in common)})" + (f", ok within {cap:g} s" if math.isfinite(cap) else ""),
+                     fontsize=11)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
     else:
