@@ -15,6 +15,9 @@ struct Settings {
   double eps_abs = 1e-6;     // solver's absolute tolerance
   double eps_rel = 0.0;      // solver's relative tolerance
   int max_iter = 10000;      // solver's iteration limit
+  // Wall-time limit of one forward solve in seconds (0: none), for solvers
+  // that take one; a solver that stops on it reports MaxIterations.
+  double time_limit = 0.0;
 
   // A row i of C is active when d_i - C_i z < eps_active (a distance when
   // normalize_constraints is on).

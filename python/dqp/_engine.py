@@ -30,6 +30,7 @@ class Engine:
         core.eps_rel = float(settings["eps_rel"])
         core.eps_active = float(settings["eps_active"])
         core.max_iter = int(settings["max_iter"])
+        core.time_limit = float(settings["time_limit"] or 0.0)
         core.dual_available = settings["dual_available"] is not False
         core.normalize_constraints = bool(settings["normalize_constraints"])
         core.refine_active = bool(settings["refine_active"])

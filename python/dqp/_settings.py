@@ -31,6 +31,7 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "polish": True,               # take the reduced-KKT point when it satisfies KKT
     "on_failure": "raise",        # "raise", "warn" or "nan" for a failed solve
     "max_iter": 10000,
+    "time_limit": None,           # seconds per forward solve (native solvers that take one)
     "n_threads": None,            # batch threads; None: n_cpu if omp_parallel else 1
 }
 
@@ -92,6 +93,10 @@ def validate(settings: dict) -> None:
             _fail(name, "None or an integer >= 1", value)
     if not isinstance(settings["max_iter"], int) or settings["max_iter"] < 1:
         _fail("max_iter", "an integer >= 1", settings["max_iter"])
+    limit = settings["time_limit"]
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float))
+                              or not limit > 0 or limit == float("inf")):
+        _fail("time_limit", "None or a finite number of seconds > 0", limit)
     keywords = settings["qp_solver_keywords"]
     if keywords is not None and not isinstance(keywords, dict):
         _fail("qp_solver_keywords", "None or a dict", keywords)

@@ -27,6 +27,7 @@ void Settings::validate() const {
   require(std::isfinite(eps_active) && eps_active > 0.0,
           "eps_active must be a finite number > 0, got " + std::to_string(eps_active));
   require(max_iter > 0, "max_iter must be > 0, got " + std::to_string(max_iter));
+  require_nonnegative(time_limit, "time_limit");
   require_nonnegative(normalize_floor, "normalize_floor");
   require_nonnegative(weak_dual_tol, "weak_dual_tol");
   require_nonnegative(symmetry_tol, "symmetry_tol");

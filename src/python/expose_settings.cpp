@@ -15,6 +15,7 @@ void expose_settings(nb::module_& m) {
       .def_rw("eps_abs", &Settings::eps_abs)
       .def_rw("eps_rel", &Settings::eps_rel)
       .def_rw("max_iter", &Settings::max_iter)
+      .def_rw("time_limit", &Settings::time_limit)
       .def_rw("eps_active", &Settings::eps_active)
       .def_rw("dual_available", &Settings::dual_available)
       .def_rw("normalize_constraints", &Settings::normalize_constraints)
