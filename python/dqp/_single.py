@@ -1,0 +1,103 @@
+"""The fast path for the commonest call: one dense float64 CPU problem.
+
+Tiny problems (n ≤ 10) solve in a few microseconds, so the general path's
+parsing, batching and stacking would cost several times the solve. Here the
+tensors go straight to the core as numpy views: the C++ side checks shapes,
+values and dtypes, and anything it refuses (batches, float32, sparse, odd
+shapes, CUDA) is sent back to the general path, which gives the canonical
+error message if the input is truly bad. The results are identical: both
+paths call the same core.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+from torch.autograd.function import once_differentiable
+
+from ._function import _report_failure
+
+_EMPTY_ROWS: dict = {}   # n -> ((0, n) matrix, (0,) vector), reused for absent constraints
+
+
+def _empty(n: int):
+    pair = _EMPTY_ROWS.get(n)
+    if pair is None:
+        pair = _EMPTY_ROWS[n] = (np.zeros((0, n)), np.zeros(0))
+    return pair
+
+
+def _host(t) -> Optional[np.ndarray]:
+    """A float64 numpy view of a plain CPU tensor, or None if t is anything else."""
+    if type(t) is not torch.Tensor and not isinstance(t, torch.Tensor):
+        return None
+    if t.dtype is not torch.float64 or t.layout is not torch.strided:
+        return None
+    try:
+        return t.detach().numpy()       # raises for CUDA / meta tensors
+    except (TypeError, RuntimeError):
+        return None
+
+
+def solve_single_dense(layer, P, q, C, d, A, b):
+    """(z, lam, mu, solution), or None when the inputs need the general path."""
+    engine = layer.engine
+    if (not engine.native or layer.settings["warm_start_from_previous"]
+            or (C is None) != (d is None) or (A is None) != (b is None)):
+        return None
+    arrays = [_host(P), _host(q)]
+    if arrays[0] is None or arrays[1] is None or arrays[0].ndim != 2 or arrays[1].ndim != 1:
+        return None
+    n = arrays[1].shape[0]
+    for M, v in ((C, d), (A, b)):
+        if M is None:
+            arrays.extend(_empty(n))
+            continue
+        M_, v_ = _host(M), _host(v)
+        if M_ is None or v_ is None or M_.ndim != 2 or v_.ndim != 1:
+            return None
+        arrays += (M_, v_)
+    P_, q_, C_, d_, A_, b_ = arrays
+    try:
+        solution = engine.core.forward_dense(P_, q_, C_, d_, A_, b_)
+    except (ValueError, TypeError):
+        return None                      # the general path reports it, naming the argument
+    z, lam, mu = solution.z, solution.lam, solution.mu
+    if not solution.optimal:
+        on_failure = layer.settings["on_failure"]
+        _report_failure(engine, on_failure, 0, solution.status, None, None)
+        if on_failure == "nan":
+            z, lam, mu = np.full_like(z, np.nan), np.full_like(lam, np.nan), np.full_like(mu, np.nan)
+    tensors = (P, q, C, d, A, b)
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        z, lam, mu = _SingleDense.apply(engine, solution, arrays, (z, lam, mu), *tensors)
+    else:
+        z, lam, mu = torch.from_numpy(z), torch.from_numpy(lam), torch.from_numpy(mu)
+    return z, lam, mu, solution
+
+
+class _SingleDense(torch.autograd.Function):
+    """Attaches the core's backward to an already solved single dense problem."""
+
+    @staticmethod
+    def forward(ctx, engine, solution, arrays, outputs, *tensors):
+        ctx.engine, ctx.solution, ctx.arrays = engine, solution, arrays
+        ctx.given = [t is not None for t in tensors]
+        return tuple(torch.from_numpy(x) for x in outputs)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, gz, glam, gmu):
+        arrays = ctx.arrays
+
+        def host(g, size):
+            return np.zeros(size) if g is None else np.ascontiguousarray(g.numpy(), dtype=np.float64)
+
+        if not ctx.solution.optimal:         # a failed solve (on_failure warn / nan): zero gradient
+            return (None, None, None, None, *(torch.zeros(a.shape, dtype=torch.float64) if given else None
+                                               for a, given in zip(arrays, ctx.given)))
+        grads = ctx.engine.core.backward_dense(*arrays, ctx.solution, host(gz, arrays[1].shape[0]),
+                                               host(glam, arrays[5].shape[0]), host(gmu, arrays[3].shape[0]))
+        out = [torch.from_numpy(np.asarray(g)) if given else None for g, given in zip(grads, ctx.given)]
+        return (None, None, None, None, *out)

@@ -1,0 +1,110 @@
+"""The single dense float64 problem takes a fast path (python/dqp/_single.py);
+it must give exactly what the general batch path gives, and hand every input
+it does not handle to the general path (same answers, same errors)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import dqp
+from conftest import make_qp, tensors
+
+
+def _general(layer, P, q, C, d, A, b):
+    """The same problem through the batch path: a batch of one."""
+    batched = [None if t is None else t.unsqueeze(0) for t in (P, q, C, d, A, b)]
+    z, lam, mu = layer(*batched)
+    return z[0], lam[0], mu[0]
+
+
+def _grads(outputs, inputs, weights):
+    loss = sum((w * o).sum() for w, o in zip(weights, outputs))
+    return torch.autograd.grad(loss, [t for t in inputs if t is not None], allow_unused=True)
+
+
+@pytest.fixture
+def fast_calls(monkeypatch):
+    """Counts the calls the fast path answered (not handed to the general path)."""
+    from dqp import _layer, _single
+    answered = []
+
+    def spy(*args):
+        out = _single.solve_single_dense(*args)
+        answered.append(out is not None)
+        return out
+
+    monkeypatch.setattr(_layer, "solve_single_dense", spy)
+    return answered
+
+
+@pytest.mark.parametrize("shape", [(6, 4, 2), (6, 5, 0), (6, 0, 3), (2, 0, 0)])
+def test_single_path_equals_batch_path(shape, fast_calls):
+    n, m, p = shape
+    qp = make_qp(n, m, p, seed=11)
+    inputs = tensors(qp)
+    if m == 0:
+        inputs[2] = inputs[3] = None
+    if p == 0:
+        inputs[4] = inputs[5] = None
+    layer = dqp.QPLayer()
+    fast = layer(*inputs)
+    slow = _general(layer, *inputs)
+    assert fast_calls == [True, False]
+    rng = np.random.default_rng(0)
+    weights = [torch.tensor(rng.standard_normal(o.shape)) for o in fast]
+    for a, b in zip(fast, slow):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for ga, gb in zip(_grads(fast, inputs, weights), _grads(slow, inputs, weights)):
+        torch.testing.assert_close(ga, gb, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(fast[0].detach(), torch.tensor(qp["z"]), rtol=1e-6, atol=1e-6)
+
+
+def test_seed_layer_keeps_the_leading_axis_on_the_fast_path():
+    qp = make_qp(4, 3, 1, seed=3)
+    P, q, C, d, A, b = tensors(qp)
+    layer = dqp.dQP.dQP_layer(settings=dqp.dQP.build_settings(qp_solver="proxqp"))   # empty_batch=True
+    z, lam, mu, _, _ = layer(P, q, C, d, A, b)
+    assert z.shape == (1, 4) and lam.shape == (1, 1) and mu.shape == (1, 3)
+    assert layer.nActive == len(qp["J"])
+
+
+@pytest.mark.parametrize("variant", ["float32", "q_column", "non_contiguous", "numpy", "no_grad"])
+def test_inputs_outside_the_fast_path_still_solve(variant, fast_calls):
+    qp = make_qp(5, 4, 1, seed=5)
+    P, q, C, d, A, b = tensors(qp)
+    expected = torch.tensor(qp["z"])
+    if variant == "float32":
+        P, q, C, d, A, b = (t.detach().float().requires_grad_() for t in (P, q, C, d, A, b))
+    elif variant == "q_column":
+        q = q.detach().reshape(5, 1).requires_grad_()
+    elif variant == "non_contiguous":
+        C = torch.tensor(np.asfortranarray(qp["C"]), requires_grad=True)
+        C = C.detach().t().contiguous().t().requires_grad_()
+        assert not C.is_contiguous()
+    elif variant == "numpy":
+        P, C = qp["P"], qp["C"]
+    layer = dqp.QPLayer()
+    if variant == "no_grad":
+        with torch.no_grad():
+            z, lam, mu = layer(P, q, C, d, A, b)
+        assert not z.requires_grad
+    else:
+        z, lam, mu = layer(P, q, C, d, A, b)
+        z.sum().backward()
+        assert q.grad is not None and torch.isfinite(q.grad).all()
+    assert fast_calls == [variant in ("non_contiguous", "no_grad")]
+    tol = 1e-4 if variant == "float32" else 1e-6
+    torch.testing.assert_close(z.detach().double().reshape(-1), expected, rtol=tol, atol=tol)
+
+
+def test_bad_input_on_the_fast_path_gets_the_general_error():
+    qp = make_qp(4, 3, 0, seed=2)
+    P, q, C, d = tensors(qp, "PqCd")
+    with pytest.raises(ValueError, match="d must have shape"):
+        dqp.QPLayer()(P, q, C, d[:2])
+    bad = P.detach().clone()
+    bad[0, 1] = float("nan")
+    with pytest.raises(ValueError, match="P"):
+        dqp.QPLayer()(bad, q, C, d)
