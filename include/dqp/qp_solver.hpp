@@ -19,6 +19,7 @@ struct PrimalDual {
   bool has_duals = false;
   Status status = Status::NotSolved;
   int iterations = 0;
+  std::string solver;  // which solver answered (set by dqp when empty)
 };
 
 struct SolverInfo {
@@ -40,8 +41,18 @@ class QPSolver {
                            const PrimalDual* warm) const;
 };
 
-// Throws std::invalid_argument listing the known names.
+// Throws std::invalid_argument listing the known names. Besides the
+// registry's solvers, "auto" is dqp's default chain (see solver_chain.hpp).
 std::unique_ptr<QPSolver> make_qp_solver(const std::string& name);
+// The solver, with `fallbacks` tried in order when it does not reach an
+// optimal point (the first solver's status is kept if none does).
+std::unique_ptr<QPSolver> make_qp_solver(const std::string& name,
+                                         const std::vector<std::string>& fallbacks);
+bool has_qp_solver(const std::string& name);
+// A chain of any solvers (the caller's own too), tried in order on the
+// storages each takes; info().name is `name`.
+std::unique_ptr<QPSolver> make_solver_chain(const std::string& name,
+                                            const std::vector<std::shared_ptr<const QPSolver>>& solvers);
 std::vector<SolverInfo> qp_solvers();
 
 }  // namespace dqp

@@ -2,12 +2,17 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace dqp {
 
 struct Settings {
-  // Forward solver, by registry name (see qp_solver.hpp).
-  std::string qp_solver = "proxqp";
+  // Forward solver, by registry name (see qp_solver.hpp). "auto": ProxQP for
+  // dense problems, PIQP for sparse ones, each falling back on the other.
+  std::string qp_solver = "auto";
+  // Native solvers tried in order when qp_solver does not reach an optimal
+  // point (infeasibility false alarm, iteration or time limit, ...).
+  std::vector<std::string> fallback_solvers;
   // Linear solver for the reduced KKT system, by registry name (see
   // kkt_solver.hpp); "auto" picks by the problem's storage.
   std::string lin_solver = "auto";

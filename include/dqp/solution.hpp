@@ -35,6 +35,7 @@ struct Solution {
   bool polished = false;         // z and duals come from the reduced KKT solve
   bool duals_recovered = false;  // duals were computed by dqp, not the solver
   int iterations = 0;            // solver iterations
+  std::string solver;            // the forward solver that answered
   double kkt_residual = 0.0;     // infinity norm of the KKT conditions' residual
   Timings timings;
 

@@ -25,6 +25,14 @@ class Engine:
         self.solver_name, self.native = resolve_qp_solver(settings["qp_solver"])
         core = _core.Settings()
         core.qp_solver = self.solver_name if self.native else "external"
+        fallbacks = list(settings["fallback_solvers"] or [])
+        if fallbacks and not self.native:
+            raise ValueError(f"fallback_solvers needs a native qp_solver; '{self.solver_name}' runs through qpsolvers")
+        for name in fallbacks:
+            if resolve_qp_solver(name) != (name, True):
+                raise ValueError(f"fallback_solvers: '{name}' is not a native solver; native solvers are "
+                                 f"{', '.join(sorted(_core.native_solvers()))}")
+        core.fallback_solvers = fallbacks
         core.lin_solver = resolve_linear_solver(settings["lin_solver"])
         core.eps_abs = float(settings["eps_abs"])
         core.eps_rel = float(settings["eps_rel"])

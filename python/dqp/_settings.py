@@ -7,7 +7,7 @@ from typing import Any
 
 # The seed's options with its defaults (see the seed README and REFERENCE.md).
 SEED_DEFAULTS: dict[str, Any] = {
-    "qp_solver": None,            # None: dqp's native ProxQP
+    "qp_solver": None,            # None: "auto", dqp's native chain (ProxQP dense, PIQP sparse)
     "lin_solver": None,           # None: chosen by storage ("auto")
     "solve_type": "dense",        # "dense" or "sparse": must match the inputs
     "eps_abs": 1e-6,
@@ -31,6 +31,7 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "polish": True,               # take the reduced-KKT point when it satisfies KKT
     "on_failure": "raise",        # "raise", "warn" or "nan" for a failed solve
     "max_iter": 10000,
+    "fallback_solvers": None,     # native solvers tried in order when qp_solver fails
     "time_limit": None,           # seconds per forward solve (native solvers that take one)
     "n_threads": None,            # batch threads; None: n_cpu if omp_parallel else 1
 }
@@ -93,6 +94,12 @@ def validate(settings: dict) -> None:
             _fail(name, "None or an integer >= 1", value)
     if not isinstance(settings["max_iter"], int) or settings["max_iter"] < 1:
         _fail("max_iter", "an integer >= 1", settings["max_iter"])
+    fallbacks = settings["fallback_solvers"]
+    if isinstance(fallbacks, str):
+        settings["fallback_solvers"] = fallbacks = [fallbacks]
+    if fallbacks is not None and (not isinstance(fallbacks, (list, tuple))
+                                  or not all(isinstance(f, str) for f in fallbacks)):
+        _fail("fallback_solvers", "None, a solver name or a list of them", fallbacks)
     limit = settings["time_limit"]
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float))
                               or not limit > 0 or limit == float("inf")):

@@ -5,7 +5,8 @@ from typing import Optional
 
 from . import _bridge, _core
 
-NATIVE_DEFAULT = "proxqp"
+# ProxQP for dense problems, PIQP for sparse ones, each falling back on the other.
+NATIVE_DEFAULT = "auto"
 BRIDGE_PREFIX = "qpsolvers:"
 
 
@@ -40,7 +41,7 @@ def available_linear_solvers() -> dict[str, dict]:
 
 def resolve_qp_solver(name: Optional[str]) -> tuple[str, bool]:
     """(solver name, is_native) for a user-facing name; ValueError if unknown."""
-    if name is None:
+    if name is None or name == NATIVE_DEFAULT:
         return NATIVE_DEFAULT, True
     if name in _core.native_solvers():
         return name, True

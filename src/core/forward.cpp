@@ -121,6 +121,7 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
   Solution solution;
   solution.status = point.status;
   solution.iterations = point.iterations;
+  solution.solver = point.solver;
   solution.z = point.z;
   const Index m = qp.m(), p = qp.p();
   if (!is_optimal(solution.status)) {
@@ -232,6 +233,7 @@ Solution forward_impl(const Problem& given, const Settings& settings, const QPSo
     return point;
   };
   auto checked = [&](PrimalDual point) {
+    if (point.solver.empty()) point.solver = solver.info().name;
     if (point.z.size() != qp.n()) point.status = Status::NumericalError;
     const bool finite = point.z.allFinite() &&
                         (!point.has_duals || (point.lam.allFinite() && point.mu.allFinite()));
@@ -288,7 +290,7 @@ Solution forward_from_impl(const Problem& given, const Settings& settings, Prima
 Layer::Layer(Settings settings) : settings_(std::move(settings)) {
   settings_.validate();
   resolve_linear_solver_name(settings_.lin_solver);
-  solver_ = make_qp_solver(settings_.qp_solver);
+  solver_ = make_qp_solver(settings_.qp_solver, settings_.fallback_solvers);
 }
 
 Layer::Layer(Settings settings, std::shared_ptr<const QPSolver> solver)

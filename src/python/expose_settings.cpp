@@ -1,4 +1,5 @@
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include "dqp/settings.hpp"
 #include "expose.hpp"
@@ -11,6 +12,7 @@ void expose_settings(nb::module_& m) {
   nb::class_<Settings>(m, "Settings", "Every option of the core layer (see include/dqp/settings.hpp).")
       .def(nb::init<>())
       .def_rw("qp_solver", &Settings::qp_solver)
+      .def_rw("fallback_solvers", &Settings::fallback_solvers)
       .def_rw("lin_solver", &Settings::lin_solver)
       .def_rw("eps_abs", &Settings::eps_abs)
       .def_rw("eps_rel", &Settings::eps_rel)

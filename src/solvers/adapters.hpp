@@ -12,5 +12,8 @@ std::unique_ptr<QPSolver> make_proxqp();
 #ifdef DQP_HAVE_QPOASES
 std::unique_ptr<QPSolver> make_qpoases();
 #endif
+#ifdef DQP_HAVE_PIQP
+std::unique_ptr<QPSolver> make_piqp();
+#endif
 
 }  // namespace dqp::solvers

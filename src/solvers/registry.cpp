@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "adapters.hpp"
+#include "solver_chain.hpp"
 
 namespace dqp {
 namespace {
@@ -17,6 +18,12 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
 #ifdef DQP_HAVE_QPOASES
       {"qpoases", solvers::make_qpoases},
 #endif
+#ifdef DQP_HAVE_PIQP
+      {"piqp", solvers::make_piqp},
+#endif
+#ifdef DQP_HAVE_DAQP
+      {"daqp", solvers::make_daqp},
+#endif
   };
   return entries;
 }
@@ -24,12 +31,25 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
 }  // namespace
 
 std::unique_ptr<QPSolver> make_qp_solver(const std::string& name) {
+  if (name == "auto") return solvers::make_auto();
   for (const auto& [known, factory] : registry())
     if (known == name) return factory();
   std::string names;
   for (const auto& [known, factory] : registry()) names += (names.empty() ? "'" : ", '") + known + "'";
   throw std::invalid_argument("qp_solver: unknown native solver '" + name + "'; native solvers are " +
                               names);
+}
+
+std::unique_ptr<QPSolver> make_qp_solver(const std::string& name,
+                                         const std::vector<std::string>& fallbacks) {
+  if (fallbacks.empty()) return make_qp_solver(name);
+  return solvers::make_chain(name, fallbacks);
+}
+
+bool has_qp_solver(const std::string& name) {
+  for (const auto& [known, factory] : registry())
+    if (known == name) return true;
+  return false;
 }
 
 std::vector<SolverInfo> qp_solvers() {

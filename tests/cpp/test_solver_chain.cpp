@@ -1,0 +1,100 @@
+// The solver chain: fallbacks rescue a failed solve, the first solver's status
+// is kept when none succeeds, and "auto" picks by storage.
+#include <memory>
+#include <random>
+
+#include "test_helpers.hpp"
+
+namespace dqp::test {
+namespace {
+
+// A solver that always gives up: what a fallback must rescue.
+class GivesUp final : public QPSolver {
+ public:
+  explicit GivesUp(Status status) : status_(status) {}
+  SolverInfo info() const override { return {"gives_up", true, true, true, false}; }
+  PrimalDual solve(const DenseProblem& qp, const Settings&, const PrimalDual*) const override {
+    return answer(qp.n(), qp.p(), qp.m());
+  }
+  PrimalDual solve(const SparseProblem& qp, const Settings&, const PrimalDual*) const override {
+    return answer(qp.n(), qp.p(), qp.m());
+  }
+
+ private:
+  PrimalDual answer(Index n, Index p, Index m) const {
+    PrimalDual out;
+    out.z = Vector::Zero(n);
+    out.lam = Vector::Zero(p);
+    out.mu = Vector::Zero(m);
+    out.status = status_;
+    out.iterations = 7;
+    return out;
+  }
+  Status status_;
+};
+
+TEST(SolverChain, FallbackRescuesAFailedSolveAndSaysWhoAnswered) {
+  std::mt19937 rng(41);
+  const GeneratedQP g = random_qp(rng, {8, 2, 3, 6, 1.0});
+  const auto chain = std::shared_ptr<const QPSolver>(make_solver_chain(
+      "test", {std::make_shared<GivesUp>(Status::PrimalInfeasible), make_qp_solver("proxqp")}));
+  const Layer layer(Settings{}, chain);
+  for (const bool sparse : {false, true}) {
+    SCOPED_TRACE(sparse ? "sparse" : "dense");
+    const Solution s = sparse ? layer.forward(to_sparse(g.qp).view()) : layer.forward(g.qp.view());
+    ASSERT_EQ(s.status, Status::Optimal);
+    EXPECT_EQ(s.solver, "proxqp");
+    EXPECT_GE(s.iterations, 7);  // the failed attempt's iterations are counted
+    EXPECT_LT(relative_error(s.z, g.optimum.z), 1e-8);
+    EXPECT_LT(relative_error(s.mu, g.optimum.mu), 1e-8);
+  }
+}
+
+TEST(SolverChain, KeepsTheFirstSolversStatusWhenNoneSucceeds) {
+  std::mt19937 rng(42);
+  const GeneratedQP g = random_qp(rng, {4, 0, 1, 2, 1.0});
+  const auto chain = std::shared_ptr<const QPSolver>(make_solver_chain(
+      "test", {std::make_shared<GivesUp>(Status::MaxIterations),
+               std::make_shared<GivesUp>(Status::NumericalError)}));
+  const Solution s = Layer(Settings{}, chain).forward(g.qp.view());
+  EXPECT_EQ(s.status, Status::MaxIterations);
+  EXPECT_EQ(s.solver, "gives_up");
+  EXPECT_FALSE(s.differentiable());
+}
+
+TEST(SolverChain, SkipsSolversThatDoNotTakeTheStorage) {
+  std::mt19937 rng(43);
+  const GeneratedQP g = random_qp(rng, {6, 1, 2, 4, 1.0});
+  Settings settings;
+  settings.qp_solver = "proxqp";
+  for (const SolverInfo& info : qp_solvers())
+    if (info.dense && !info.sparse) settings.fallback_solvers.push_back(info.name);
+  const Layer layer(settings);
+  const Solution s = layer.forward(to_sparse(g.qp).view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  EXPECT_EQ(s.solver, "proxqp");
+}
+
+TEST(SolverChain, UnknownFallbackNameIsRejected) {
+  Settings settings;
+  settings.fallback_solvers = {"no_such_solver"};
+  EXPECT_THROW(Layer{settings}, std::invalid_argument);
+}
+
+TEST(SolverChain, AutoPicksProxQPForDenseAndPIQPForSparse) {
+  std::mt19937 rng(44);
+  const GeneratedQP g = random_qp(rng, {10, 2, 4, 8, 0.5});
+  const Layer layer;  // qp_solver = "auto"
+  EXPECT_EQ(layer.settings().qp_solver, "auto");
+  const Solution dense = layer.forward(g.qp.view());
+  const Solution sparse = layer.forward(to_sparse(g.qp).view());
+  ASSERT_EQ(dense.status, Status::Optimal);
+  ASSERT_EQ(sparse.status, Status::Optimal);
+  EXPECT_EQ(dense.solver, "proxqp");
+  EXPECT_EQ(sparse.solver, has_qp_solver("piqp") ? "piqp" : "proxqp");
+  EXPECT_LT(relative_error(dense.z, g.optimum.z), 1e-8);
+  EXPECT_LT(relative_error(sparse.z, g.optimum.z), 1e-8);
+}
+
+}  // namespace
+}  // namespace dqp::test
