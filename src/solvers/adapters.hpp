@@ -15,5 +15,8 @@ std::unique_ptr<QPSolver> make_qpoases();
 #ifdef DQP_HAVE_PIQP
 std::unique_ptr<QPSolver> make_piqp();
 #endif
+#ifdef DQP_HAVE_DAQP
+std::unique_ptr<QPSolver> make_daqp();
+#endif
 
 }  // namespace dqp::solvers
