@@ -13,8 +13,9 @@ import dqp
 
 from conftest import SparseBuilder, make_qp, tensor
 
-# Bridge solvers tried when installed; osqp is required.
-CANDIDATES = ["osqp", "clarabel", "piqp", "cvxopt", "daqp", "quadprog", "qpalm", "highs", "scs", "ecos",
+# Bridge solvers tried when installed; osqp is required. A solver that is also
+# native (piqp) is reached through the bridge by its "qpsolvers:" name.
+CANDIDATES = ["osqp", "clarabel", "qpsolvers:piqp", "cvxopt", "daqp", "quadprog", "qpalm", "highs", "scs", "ecos",
               "qpsolvers:proxqp"]
 TOL = 1e-6
 
@@ -90,6 +91,29 @@ def test_bridge_solver_matches_native_proxqp(qp_solver, storage):
     assert result[2].statuses == ["optimal"]
     _assert_same(result, reference)
     np.testing.assert_allclose(result[0][0], qp["z"], atol=TOL)
+
+
+@pytest.mark.parametrize("storage", ["dense", "sparse"])
+def test_piqp_is_native_and_its_qpsolvers_name_still_takes_the_bridge(storage, monkeypatch):
+    from dqp import _bridge
+    assert dqp.available_solvers()["piqp"]["kind"] == "native"
+    bridged = []
+    real = _bridge.solve
+
+    def spy(solver, *args, **kwargs):
+        bridged.append(solver)
+        return real(solver, *args, **kwargs)
+
+    monkeypatch.setattr(_bridge, "solve", spy)
+    qp = _problem()
+    reference = _run(qp, storage)
+    native = _run(qp, storage, qp_solver="piqp")
+    assert bridged == []
+    assert native[2].last_solutions[0].solver == "piqp"
+    _assert_same(native, reference)
+    if "piqp" in _bridge.qpsolvers_module().available_solvers:
+        _assert_same(_run(qp, storage, qp_solver="qpsolvers:piqp"), reference)
+        assert bridged == ["piqp"]
 
 
 @pytest.mark.parametrize("storage", ["dense", "sparse"])
@@ -214,7 +238,7 @@ def test_dense_only_bridge_solver_on_sparse_inputs_solves_or_rejects_the_option(
     _assert_same(result, _run(qp, "sparse"))
 
 
-@pytest.mark.parametrize("qp_solver", ["proxqp", "osqp"])
+@pytest.mark.parametrize("qp_solver", ["proxqp", "osqp", "piqp"])
 @pytest.mark.parametrize("storage", ["dense", "sparse"])
 def test_forward_and_backward_print_nothing_when_not_verbose(qp_solver, storage, capfd):
     qp = _problem()
