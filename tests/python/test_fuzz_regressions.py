@@ -161,7 +161,8 @@ def test_bridged_optimal_status_implies_a_feasible_point(polish):
 UNCHECKED_OUTPUTS = {
     # polish=False, eps_active below the solver's accuracy: sparse ProxQP stops
     # with the active row's slack at 3.8e-7 > 1e-9.
-    "proxqp_sparse_unpolished": dict(storage="sparse", options=dict(polish=False, eps_active=1e-9)),
+    "proxqp_sparse_unpolished": dict(storage="sparse", options=dict(qp_solver="proxqp", polish=False,
+                                                                    eps_active=1e-9)),
     # Default settings (polish on) but a loose interior-point solve: clarabel
     # with eps_abs=1e-2 stops at slack 2.3e-4 > eps_active=1e-5.
     "clarabel_loose": dict(storage="dense", options=dict(qp_solver="clarabel", eps_abs=1e-2)),
