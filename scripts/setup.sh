@@ -20,7 +20,9 @@ fi
 python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 # A pinned CPU build: an unpinned torch pulls a multi-GB CUDA build.
 python -m pip install -q "torch==2.13.0"
-# Eigen and ProxSuite headers (cmeel wheels) for the C++ library and its tests.
-python -m pip install -q scikit-build-core nanobind cmeel-eigen cmeel-simde "libproxsuite==0.7.3"
+# Eigen and ProxSuite headers and Clp (cmeel wheels) for the C++ library and
+# its tests (scripts/test.sh builds them with plain cmake).
+python -m pip install -q scikit-build-core nanobind cmeel-eigen cmeel-simde "libproxsuite==0.7.3" \
+  cmeel-clp
 python -m pip install -q ".[solvers,test]"
 python -c "import dqp; print('dqp', dqp.__version__, 'installed; solvers:', ', '.join(sorted(dqp.available_solvers())))"

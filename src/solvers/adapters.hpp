@@ -12,6 +12,9 @@ std::unique_ptr<QPSolver> make_proxqp();
 #ifdef DQP_HAVE_QPOASES
 std::unique_ptr<QPSolver> make_qpoases();
 #endif
+#ifdef DQP_HAVE_CLP
+std::unique_ptr<QPSolver> make_clp();
+#endif
 #ifdef DQP_HAVE_PIQP
 std::unique_ptr<QPSolver> make_piqp();
 #endif

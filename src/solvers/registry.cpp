@@ -18,6 +18,9 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
 #ifdef DQP_HAVE_QPOASES
       {"qpoases", solvers::make_qpoases},
 #endif
+#ifdef DQP_HAVE_CLP
+      {"clp", solvers::make_clp},
+#endif
 #ifdef DQP_HAVE_PIQP
       {"piqp", solvers::make_piqp},
 #endif
