@@ -13,6 +13,9 @@ std::unique_ptr<LinearSolver> make_dense_cod();
 std::unique_ptr<LinearSolver> make_sparse_ldlt();
 std::unique_ptr<LinearSolver> make_sparse_lu();
 std::unique_ptr<LinearSolver> make_sparse_qr();
+#ifdef DQP_HAVE_QDLDL
+std::unique_ptr<LinearSolver> make_qdldl();
+#endif
 #ifdef DQP_HAVE_SUITESPARSE
 std::unique_ptr<LinearSolver> make_umfpack();
 std::unique_ptr<LinearSolver> make_klu();

@@ -17,6 +17,9 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
       {"sparse_ldlt", kkt::make_sparse_ldlt},
       {"sparse_lu", kkt::make_sparse_lu},
       {"sparse_qr", kkt::make_sparse_qr},
+#ifdef DQP_HAVE_QDLDL
+      {"qdldl", kkt::make_qdldl},
+#endif
 #ifdef DQP_HAVE_SUITESPARSE
       {"umfpack", kkt::make_umfpack},
       {"klu", kkt::make_klu},
@@ -28,13 +31,16 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
 
 // The reference's names. "scipy LDL" (Bunch-Kaufman) has no dense symmetric
 // indefinite counterpart in Eigen; it maps to the pivoted LU, which solves the
-// same system. "qdldl" maps to the same unpivoted LDLᵀ algorithm.
+// same system. "qdldl" is QDLDL itself when built in, else the same unpivoted
+// LDLᵀ algorithm in Eigen.
 const std::map<std::string, std::string>& aliases() {
   static const std::map<std::string, std::string> table = {
       {"scipy LU", "lu"},
       {"scipy LDL", "lu"},
       {"scipy SPLU", "sparse_lu"},
+#ifndef DQP_HAVE_QDLDL
       {"qdldl", "sparse_ldlt"},
+#endif
       {"dense_lu", "lu"},
       {"dense_cod", "cod"},
   };
