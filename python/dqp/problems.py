@@ -29,8 +29,12 @@ import scipy.sparse as sp
 
 from ._sparse import scipy_to_csc
 
-# Maros–Meszaros files write ±1e20 for an absent bound.
+# Maros–Meszaros files write ±1e20 for an absent bound, some of them an ulp
+# short (9.999999999999998e19 in QISRAEL, QSIERRA, POWELL20, ...): any bound
+# beyond MM_INFINITE_BOUND is absent. Kept as rows, such bounds put slacks of
+# 1e20 into interior-point solvers, which then diverge.
 MM_INFINITY = 1e20
+MM_INFINITE_BOUND = 9e19
 
 # Key names of the reference's .npz files, and dqp's own, for each field.
 NPZ_KEYS = {"P": ("Q", "P"), "q": ("q",), "C": ("G", "C"), "d": ("h", "d"), "A": ("A",), "b": ("b",)}
@@ -355,8 +359,8 @@ def load_maros_meszaros(path: Union[str, os.PathLike]) -> Problem:
     for key, x in (("l", l), ("u", u)):
         if np.any(np.isnan(x)):
             raise ValueError(f"{label[key]} has NaN entries")
-    lower_finite = l > -MM_INFINITY
-    upper_finite = u < MM_INFINITY
+    lower_finite = l > -MM_INFINITE_BOUND
+    upper_finite = u < MM_INFINITE_BOUND
     equal = lower_finite & upper_finite & (l == u)
     upper_rows = np.flatnonzero(upper_finite & ~equal)
     lower_rows = np.flatnonzero(lower_finite & ~equal)
@@ -424,4 +428,4 @@ def maros_meszaros_dir() -> Optional[Path]:
 
 
 __all__ = ["Problem", "as_problem", "from_arrays", "load_maros_meszaros", "load_npz", "load_problem",
-           "maros_meszaros_dir", "MM_INFINITY"]
+           "maros_meszaros_dir", "MM_INFINITY", "MM_INFINITE_BOUND"]

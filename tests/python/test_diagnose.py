@@ -79,6 +79,15 @@ def test_maros_meszaros_bounds_conversion(tmp_path):
     assert problem.offset == 0.5
 
 
+def test_maros_meszaros_bounds_an_ulp_short_of_1e20_are_absent(tmp_path):
+    # QISRAEL and others write the sentinel as 9.999999999999998e19.
+    ulp_short = np.nextafter(1e20, 0)
+    problem = load_problem(_write_mat(tmp_path / "toy.mat", l=np.array([[1.0], [-ulp_short], [0.0], [-1e20], [-3.0]]),
+                                      u=np.array([[1.0], [4.0], [ulp_short], [ulp_short], [3.0]])))
+    np.testing.assert_array_equal(problem.C.toarray(), [[0, 1], [2, 0], [-1, -1], [-2, 0]])
+    np.testing.assert_array_equal(problem.d, [4, 3, 0, 3])
+
+
 @pytest.mark.parametrize("overrides, match", [
     (dict(l=None), "missing key 'l'"),
     (dict(u=np.ones((4, 1))), "key 'u'"),
