@@ -20,7 +20,7 @@ except ImportError as error:  # pragma: no cover - environment problem
 
 from . import _core
 from . import dQP
-from ._function import QPSolveError
+from ._function import GradientOverflowError, QPSolveError
 from ._layer import QPLayer
 from ._numpy_api import QPResult, solve
 from ._settings import build_settings
@@ -31,6 +31,6 @@ from .problems import load_problem
 __version__ = "0.1.0"
 
 __all__ = [
-    "QPLayer", "QPResult", "QPSolveError", "available_linear_solvers", "available_solvers",
+    "GradientOverflowError", "QPLayer", "QPResult", "QPSolveError", "available_linear_solvers", "available_solvers",
     "build_settings", "dQP", "diagnose", "load_problem", "solve", "__version__",
 ]

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _bridge, _core
+from ._function import core_backward
 from ._solvers import resolve_linear_solver, resolve_qp_solver
 
 
@@ -76,8 +77,8 @@ class Engine:
     def backward(self, sparse: bool, data, solution: _core.Solution, dz, dlam, dmu):
         P, q, C, d, A, b = data
         if sparse:
-            return self.core.backward_sparse(_csc(P), q, _csc(C), d, _csc(A), b, solution, dz, dlam, dmu)
-        return self.core.backward_dense(P, q, C, d, A, b, solution, dz, dlam, dmu)
+            return core_backward(self.core.backward_sparse, _csc(P), q, _csc(C), d, _csc(A), b, solution, dz, dlam, dmu)
+        return core_backward(self.core.backward_dense, P, q, C, d, A, b, solution, dz, dlam, dmu)
 
     def forward_batch(self, sparse: bool, data, size: int, threads: int, warm):
         """Native solvers only: the whole batch in C++. Returns (solutions, Z, Lam, Mu).

@@ -30,6 +30,20 @@ class QPSolveError(RuntimeError):
         self.status = status
 
 
+class GradientOverflowError(ValueError, OverflowError):
+    """The gradients overflow double precision: the data span too many orders of
+    magnitude. A ValueError (bad data), and an OverflowError for code that
+    catches arithmetic errors."""
+
+
+def core_backward(call, *args):
+    """Runs a core backward call, raising overflow as GradientOverflowError."""
+    try:
+        return call(*args)
+    except OverflowError as error:
+        raise GradientOverflowError(str(error)) from None
+
+
 def batch_data(spec: Spec, tensors) -> tuple:
     """The six parameters as the engine's batch calls take them.
 
@@ -109,8 +123,8 @@ class QPFunction(torch.autograd.Function):
                 return np.zeros((spec.size, width))
             return np.ascontiguousarray(g.detach().numpy(), dtype=np.float64)
 
-        grads = ctx.engine.backward_batch(spec.sparse, ctx.data, ctx.solutions, rows(gz, spec.n),
-                                          rows(glam, spec.p), rows(gmu, spec.m), ctx.threads)
+        grads = core_backward(ctx.engine.backward_batch, spec.sparse, ctx.data, ctx.solutions, rows(gz, spec.n),
+                              rows(glam, spec.p), rows(gmu, spec.m), ctx.threads)
         out, position = [], 0
         for name, grad in zip(NAMES, grads):
             count = spec.counts[name]

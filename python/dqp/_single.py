@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._function import _report_failure
+from ._function import _report_failure, core_backward
 
 _EMPTY_ROWS: dict = {}   # n -> ((0, n) matrix, (0,) vector), reused for absent constraints
 
@@ -97,7 +97,7 @@ class _SingleDense(torch.autograd.Function):
         if not ctx.solution.optimal:         # a failed solve (on_failure warn / nan): zero gradient
             return (None, None, None, None, *(torch.zeros(a.shape, dtype=torch.float64) if given else None
                                                for a, given in zip(arrays, ctx.given)))
-        grads = ctx.engine.core.backward_dense(*arrays, ctx.solution, host(gz, arrays[1].shape[0]),
-                                               host(glam, arrays[5].shape[0]), host(gmu, arrays[3].shape[0]))
+        grads = core_backward(ctx.engine.core.backward_dense, *arrays, ctx.solution, host(gz, arrays[1].shape[0]),
+                              host(glam, arrays[5].shape[0]), host(gmu, arrays[3].shape[0]))
         out = [torch.from_numpy(np.asarray(g)) if given else None for g, given in zip(grads, ctx.given)]
         return (None, None, None, None, *out)

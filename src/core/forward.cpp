@@ -45,6 +45,17 @@ double kkt_residual(const Problem& qp, const Vector& z, const Vector& lam, const
   return std::max(worst, stationarity.cwiseAbs().maxCoeff());
 }
 
+double max_abs(const VectorView& v) { return v.size() > 0 ? v.cwiseAbs().maxCoeff() : 0.0; }
+
+// Largest violation of A z = b and C z <= d.
+template <class Problem>
+double primal_violation(const Problem& qp, const Vector& z) {
+  double worst = 0.0;
+  if (qp.m() > 0) worst = std::max(worst, (qp.C * z - qp.d).maxCoeff());
+  if (qp.p() > 0) worst = std::max(worst, (qp.A * z - qp.b).cwiseAbs().maxCoeff());
+  return worst;
+}
+
 // One candidate active set: its factorization, the point of its reduced KKT
 // system, and whether that point satisfies the full KKT conditions (then it
 // is optimal, whatever its distance to the solver's point).
@@ -124,6 +135,13 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
   solution.solver = point.solver;
   solution.z = point.z;
   const Index m = qp.m(), p = qp.p();
+  // An "optimal" point far outside the constraints is a solver failure (DAQP
+  // reports success on the infeasible equality 0 z = 1): polishing repairs
+  // small violations, not this.
+  if (is_optimal(solution.status) &&
+      primal_violation(qp, point.z) > 1e3 * std::max(settings.eps_abs, 1e-9) *
+                                          (1.0 + std::max(max_abs(qp.b), max_abs(qp.d))))
+    solution.status = Status::NumericalError;
   if (!is_optimal(solution.status)) {
     solution.lam = point.has_duals ? point.lam : Vector::Constant(p, NAN);
     solution.mu = point.has_duals ? point.mu : Vector::Constant(m, NAN);
@@ -148,9 +166,8 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
     }
   }
 
-  const Index n = qp.n(), k = static_cast<Index>(chosen.active.size());
-  if (p + k > n) solution.degeneracy |= kTooManyActive;
-  if (chosen.singular) solution.degeneracy |= kSingularKKT;
+  const Index n = qp.n();
+  Index k = static_cast<Index>(chosen.active.size());
 
   Vector lam = point.has_duals ? point.lam : Vector::Zero(p);
   Vector mu_active(k);
@@ -162,7 +179,23 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
     solution.polished = true;
     solution.duals_recovered = need_duals;
   } else if (need_duals) {
-    const auto fit = core::solve_dual_least_squares(qp, chosen.active, qp.P * solution.z + qp.q);
+    const Vector gradient = qp.P * solution.z + qp.q;
+    auto fit = core::solve_dual_least_squares(qp, chosen.active, gradient);
+    // On a degenerate active set the least-squares duals can be negative
+    // although nonnegative ones exist: a row with a negative dual is not
+    // needed to balance the gradient. Drop the most negative and refit.
+    const double tolerance = std::max(settings.eps_abs, 1e-9);
+    while (fit.y.size() == p + static_cast<Index>(chosen.active.size()) && !chosen.active.empty()) {
+      const Vector mu_fit = fit.y.tail(chosen.active.size());
+      Index worst;
+      if (mu_fit.minCoeff(&worst) >= -tolerance * (1.0 + mu_fit.cwiseAbs().maxCoeff())) break;
+      std::vector<Index> fewer = chosen.active;
+      fewer.erase(fewer.begin() + worst);
+      chosen = try_active_set(qp, std::move(fewer), scale_C, scale_A, settings, cache);
+      fit = core::solve_dual_least_squares(qp, chosen.active, gradient);
+    }
+    k = static_cast<Index>(chosen.active.size());
+    mu_active.resize(k);
     if (fit.y.size() == p + k) {
       lam = fit.y.head(p);
       mu_active = fit.y.tail(k);
@@ -170,6 +203,8 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
     solution.duals_recovered = true;
   }
 
+  if (p + k > n) solution.degeneracy |= kTooManyActive;
+  if (chosen.singular) solution.degeneracy |= kSingularKKT;
   solution.lam = lam;
   solution.mu = Vector::Zero(m);
   for (Index i = 0; i < k; ++i) solution.mu[chosen.active[i]] = mu_active[i];

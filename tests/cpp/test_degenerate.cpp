@@ -198,5 +198,44 @@ void check_singular_P(QP qp) {
 TEST(Degenerate, SingularPDense) { check_singular_P(singular_P_problem()); }
 TEST(Degenerate, SingularPSparse) { check_singular_P(to_sparse(singular_P_problem())); }
 
+// z is pinned by A z = b (A = I) and the inequality z1 <= 0 is active too
+// (LICQ fails). Minimum-norm least squares gives mu = -0.75; a valid dual is
+// mu = 0, lam = (-1.5, 0). Recovered duals must keep mu >= 0 (found by the
+// atheris fuzzer).
+DenseQP pinned_problem() {
+  DenseQP qp;
+  qp.P = RowMatrix::Identity(2, 2);
+  qp.q = Eigen::Vector2d(1.5, 0.0);
+  qp.C = RowMatrix(1, 2);
+  qp.C << 1.0, 0.0;
+  qp.d = Vector::Zero(1);
+  qp.A = RowMatrix::Identity(2, 2);
+  qp.b = Vector::Zero(2);
+  return qp;
+}
+
+template <class QP>
+void check_recovered_duals_nonnegative(const QP& qp) {
+  for (const bool polish : {true, false}) {
+    SCOPED_TRACE(polish ? "polish" : "no polish");
+    Settings settings;
+    settings.qp_solver = "proxqp";
+    settings.dual_available = false;
+    settings.polish = polish;
+    const Layer layer(settings);
+    const Solution s = layer.forward(qp.view());
+    ASSERT_EQ(s.status, Status::Optimal);
+    EXPECT_TRUE(s.duals_recovered);
+    EXPECT_GE(s.mu.minCoeff(), 0.0) << "mu = " << s.mu.transpose();
+    EXPECT_LE(kkt_violation(qp.view(), s), 1e-6);
+    EXPECT_TRUE(all_finite(backward_all(layer, qp, s)));
+  }
+}
+
+TEST(Degenerate, RecoveredDualsStayNonnegativeDense) { check_recovered_duals_nonnegative(pinned_problem()); }
+TEST(Degenerate, RecoveredDualsStayNonnegativeSparse) {
+  check_recovered_duals_nonnegative(to_sparse(pinned_problem()));
+}
+
 }  // namespace
 }  // namespace dqp::test
