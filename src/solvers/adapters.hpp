@@ -21,5 +21,8 @@ std::unique_ptr<QPSolver> make_piqp();
 #ifdef DQP_HAVE_DAQP
 std::unique_ptr<QPSolver> make_daqp();
 #endif
+#ifdef DQP_HAVE_HIGHS
+std::unique_ptr<QPSolver> make_highs();
+#endif
 
 }  // namespace dqp::solvers

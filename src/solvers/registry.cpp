@@ -27,6 +27,9 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
 #ifdef DQP_HAVE_DAQP
       {"daqp", solvers::make_daqp},
 #endif
+#ifdef DQP_HAVE_HIGHS
+      {"highs", solvers::make_highs},
+#endif
   };
   return entries;
 }
