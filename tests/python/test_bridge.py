@@ -14,9 +14,9 @@ import dqp
 from conftest import SparseBuilder, make_qp, tensor
 
 # Bridge solvers tried when installed; osqp is required. A solver that is also
-# native (piqp) is reached through the bridge by its "qpsolvers:" name.
-CANDIDATES = ["osqp", "clarabel", "qpsolvers:piqp", "cvxopt", "daqp", "quadprog", "qpalm", "highs", "scs", "ecos",
-              "qpsolvers:proxqp"]
+# native (piqp, daqp, highs) is reached through the bridge by its "qpsolvers:" name.
+CANDIDATES = ["osqp", "clarabel", "qpsolvers:piqp", "cvxopt", "qpsolvers:daqp", "quadprog", "qpalm",
+              "qpsolvers:highs", "scs", "ecos", "qpsolvers:proxqp"]
 TOL = 1e-6
 
 
@@ -93,10 +93,11 @@ def test_bridge_solver_matches_native_proxqp(qp_solver, storage):
     np.testing.assert_allclose(result[0][0], qp["z"], atol=TOL)
 
 
-@pytest.mark.parametrize("storage", ["dense", "sparse"])
-def test_piqp_is_native_and_its_qpsolvers_name_still_takes_the_bridge(storage, monkeypatch):
+@pytest.mark.parametrize("name, storage", [("piqp", "dense"), ("piqp", "sparse"), ("daqp", "dense"),
+                                           ("highs", "dense"), ("highs", "sparse")])
+def test_native_solver_is_native_and_its_qpsolvers_name_still_takes_the_bridge(name, storage, monkeypatch):
     from dqp import _bridge
-    assert dqp.available_solvers()["piqp"]["kind"] == "native"
+    assert dqp.available_solvers()[name]["kind"] == "native"
     bridged = []
     real = _bridge.solve
 
@@ -107,13 +108,15 @@ def test_piqp_is_native_and_its_qpsolvers_name_still_takes_the_bridge(storage, m
     monkeypatch.setattr(_bridge, "solve", spy)
     qp = _problem()
     reference = _run(qp, storage)
-    native = _run(qp, storage, qp_solver="piqp")
+    native = _run(qp, storage, qp_solver=name)
     assert bridged == []
-    assert native[2].last_solutions[0].solver == "piqp"
+    assert native[2].last_solutions[0].solver == name
     _assert_same(native, reference)
-    if "piqp" in _bridge.qpsolvers_module().available_solvers:
-        _assert_same(_run(qp, storage, qp_solver="qpsolvers:piqp"), reference)
-        assert bridged == ["piqp"]
+    qpsolvers = _bridge.qpsolvers_module()
+    takes = qpsolvers.dense_solvers if storage == "dense" else qpsolvers.sparse_solvers
+    if name in qpsolvers.available_solvers and name in takes:
+        _assert_same(_run(qp, storage, qp_solver="qpsolvers:" + name), reference)
+        assert bridged == [name]
 
 
 @pytest.mark.parametrize("storage", ["dense", "sparse"])
