@@ -521,7 +521,7 @@ def write_summary(path: Path, rows: dict, plot_name: str, command: str, max_n: i
             f"on the same problems: {_pct(added)}. The forward pass identifies the active set, factors the "
             f"reduced KKT matrix (which also polishes the point) and keeps the factorization for the backward "
             f"pass, so backward / forward alone understates what differentiability adds to a bare solve. The time "
-            f"inside ProxQP includes the core's up to two tightened, warm-started re-solves when a point does "
+            f"inside the solver includes the core's up to two tightened, warm-started re-solves when a point does "
             f"not polish (the `polished = False` rows: typically degenerate problems).",
         ]
         headline = lines[-3:]
