@@ -21,7 +21,11 @@
 //
 // Clp bounds free columns by its infinity (1e30) internally: on an unbounded
 // problem it reports "optimal" with a variable there. Such an answer is
-// reported as dual infeasible.
+// reported as dual infeasible. The simplex can also stop with "optimal" at a
+// point that is not one (Maros-Meszaros QE226: row duals of the wrong sign,
+// as large as the duals themselves, with any scaling, and again after a
+// restart): every "optimal" answer is checked against the KKT conditions and
+// reported as a numerical error when it fails them.
 //
 // Threads: each solve owns its ClpSimplex. initialSolve() is not used: it
 // installs a process-wide SIGINT handler and keeps the model in a global.
@@ -29,6 +33,7 @@
 // process's CPU time, which other threads' solves would use up.
 #include <ClpSimplex.hpp>
 
+#include <algorithm>
 #include <climits>
 #include <stdexcept>
 #include <string>
@@ -123,6 +128,46 @@ Status map_status(const ClpSimplex& model, const Vector& z) {
   }
 }
 
+double largest(const Vector& v) { return v.size() > 0 ? v.cwiseAbs().maxCoeff() : 0.0; }
+
+// Stationarity, primal feasibility, dual signs and complementarity of an
+// answer in dqp's convention, each relative to the size of its terms, within
+// `tolerance`.
+template <class Problem>
+bool satisfies_kkt(const Problem& qp, const PrimalDual& point, double tolerance) {
+  const Vector Pz = qp.P * point.z;
+  Vector gradient = Pz + qp.q;
+  double gradient_scale = std::max(largest(Pz), largest(qp.q));
+  double infeasibility = 0.0, constraint_scale = 0.0, sign = 0.0, complementarity = 0.0;
+  if (qp.p() > 0) {
+    const Vector Az = qp.A * point.z, Atlam = qp.A.transpose() * point.lam;
+    gradient += Atlam;
+    gradient_scale = std::max(gradient_scale, largest(Atlam));
+    infeasibility = largest(Az - qp.b);
+    constraint_scale = std::max(largest(Az), largest(qp.b));
+  }
+  if (qp.m() > 0) {
+    const Vector Cz = qp.C * point.z, Ctmu = qp.C.transpose() * point.mu;
+    const Vector slack = qp.d - Cz;
+    gradient += Ctmu;
+    gradient_scale = std::max(gradient_scale, largest(Ctmu));
+    infeasibility = std::max(infeasibility, -slack.minCoeff());
+    constraint_scale = std::max({constraint_scale, largest(Cz), largest(qp.d)});
+    const double mu_scale = 1.0 + largest(point.mu);
+    sign = std::max(0.0, -point.mu.minCoeff()) / mu_scale;
+    complementarity = largest(point.mu.cwiseProduct(slack.cwiseMax(0.0))) /
+                      (mu_scale * (1.0 + constraint_scale));
+  }
+  return largest(gradient) <= tolerance * (1.0 + gradient_scale) &&
+         infeasibility <= tolerance * (1.0 + constraint_scale) && sign <= tolerance &&
+         complementarity <= tolerance;
+}
+
+// An answer within this many times eps_abs of the KKT conditions (relative)
+// is accepted; Clp's own tolerances are absolute, in its internal measure.
+constexpr double kKKTSlack = 100.0;
+constexpr double kKKTFloor = 1e-5;
+
 template <class Problem>
 PrimalDual solve_clp(const Problem& qp, const Settings& settings) {
   const Index n = qp.n(), m = qp.m(), p = qp.p(), rows = p + m;
@@ -165,6 +210,9 @@ PrimalDual solve_clp(const Problem& qp, const Settings& settings) {
   out.mu = -y.tail(m);
   out.has_duals = true;
   out.status = map_status(model, out.z);
+  if (is_optimal(out.status) &&
+      !satisfies_kkt(qp, out, std::max(kKKTSlack * settings.eps_abs, kKKTFloor)))
+    out.status = Status::NumericalError;
   out.iterations = iterations;
   return out;
 }
