@@ -82,6 +82,36 @@ void expect_equality_dual(ToQP to_qp) {
 TEST(Piqp, EqualityDualSignDense) { expect_equality_dual(as_dense); }
 TEST(Piqp, EqualityDualSignSparse) { expect_equality_dual(as_sparse); }
 
+// minimize ½|z - (2, -2, 0.5)|² subject to 2 z1 ≤ 2, z1 ≤ 5, -3 z2 ≤ 3,
+// z2 + z3 ≤ 1, -z2 - z3 ≤ 0 (twice) and -z1 ≤ 10. The adapter gives PIQP bounds
+// (z1 ≤ 1, z2 ≥ -1, z1 ≥ -10) and one two-sided row 0 ≤ z2 + z3 ≤ 1; the
+// looser z1 ≤ 5 and the second copy of the active row get zero duals.
+// Solution z = (1, -1, 1), mu = (1/2, 0, 1/6, 0, 1/2, 0, 0).
+template <class ToQP>
+void expect_rows_grouped(ToQP to_qp) {
+  DenseQP dense;
+  dense.P = RowMatrix::Identity(3, 3);
+  dense.q = -Eigen::Vector3d(2, -2, 0.5);
+  dense.C = RowMatrix(7, 3);
+  dense.C << 2, 0, 0,  1, 0, 0,  0, -3, 0,  0, 1, 1,  0, -1, -1,  0, -1, -1,  -1, 0, 0;
+  dense.d = Vector(7);
+  dense.d << 2, 5, 3, 1, 0, 0, 10;
+  dense.A = RowMatrix(0, 3);
+  dense.b = Vector(0);
+  const auto qp = to_qp(dense);
+  const PrimalDual raw = raw_solve(kPiqp, qp, solver_settings(kPiqp));
+  ASSERT_EQ(raw.status, Status::Optimal);
+  EXPECT_TRUE(near_relative(raw.z, Eigen::Vector3d(1, -1, 1), kInteriorPoint));
+  Vector mu(7);
+  mu << 0.5, 0, 1.0 / 6, 0, 0.5, 0, 0;
+  EXPECT_TRUE(near_relative(raw.mu, mu, kInteriorPoint));
+  EXPECT_EQ(raw.mu[1], 0.0);
+  EXPECT_EQ(raw.mu[5], 0.0);
+  EXPECT_LE(kkt_violation(qp.view(), as_solution(raw)), kInteriorPoint);
+}
+TEST(Piqp, BoundsAndTwoSidedRowsDense) { expect_rows_grouped(as_dense); }
+TEST(Piqp, BoundsAndTwoSidedRowsSparse) { expect_rows_grouped(as_sparse); }
+
 // Rows with d beyond PIQP's infinity (1e30) are absent to it: the adapter
 // drops them (PIQP would print a warning on stderr) and gives them zero duals.
 template <class ToQP>
@@ -106,8 +136,8 @@ void expect_unbounded_rows_dropped(ToQP to_qp) {
 TEST(Piqp, RowsBeyondInfinityDroppedDense) { expect_unbounded_rows_dropped(as_dense); }
 TEST(Piqp, RowsBeyondInfinityDroppedSparse) { expect_unbounded_rows_dropped(as_sparse); }
 
-// dqp's default eps_rel = 0 leaves PIQP only its absolute test, and eps_abs =
-// 0 (allowed with eps_rel > 0) only its relative one: both converge.
+// dqp's default eps_rel = 0 (the adapter keeps PIQP's relative floor) and
+// eps_abs = 0 (allowed with eps_rel > 0; PIQP needs eps_abs > 0) converge.
 TEST(Piqp, AbsoluteOnlyAndRelativeOnlyTolerancesConverge) {
   std::mt19937 rng(67);
   const DenseQP qp = random_qp(rng, {12, 3, 5, 10, 1.0}).qp;
