@@ -28,11 +28,24 @@ inline std::vector<std::string> factorization_chain(const std::string& requested
     throw std::invalid_argument("lin_solver '" + requested + "' does not take " +
                                 (sparse ? "sparse" : "dense") + " problems");
   // Then more robust ones: pivoted LU, then least squares for a singular K.
+  // Sparse: SuiteSparse's KLU and SPQR when built in; Eigen's SparseLU and
+  // SparseQR are orders of magnitude slower on large saddle-point systems
+  // (22 s against PIQP's 0.03 s for the least squares of Maros-Meszaros AUG3DQP).
   std::vector<std::string> chain = {first};
   if (info.least_squares) return chain;
-  const std::vector<std::string> fallbacks =
-      sparse ? std::vector<std::string>{"sparse_lu", "sparse_qr"}
-             : std::vector<std::string>{"lu", "cod"};
+  auto built_in = [](const std::string& solver) {
+    for (const LinearSolverInfo& known : linear_solvers())
+      if (known.name == solver) return true;
+    return false;
+  };
+  std::vector<std::string> fallbacks;
+  if (sparse) {
+    if (built_in("klu")) fallbacks.push_back("klu");
+    fallbacks.push_back("sparse_lu");
+    fallbacks.push_back(built_in("spqr") ? "spqr" : "sparse_qr");
+  } else {
+    fallbacks = {"lu", "cod"};
+  }
   for (const std::string& next : fallbacks)
     if (first != next) chain.push_back(next);
   return chain;
