@@ -3,10 +3,12 @@
 //
 // HiGHS solves  min ½ xᵀQx + cᵀx  s.t.  row_lower ≤ G x ≤ row_upper,
 // col_lower ≤ x ≤ col_upper, with Q given as its lower triangle by columns.
-// dqp's rows go in as G = [A; C] with row bounds [b, b] and [-inf, d]; the
-// columns are free. HiGHS's row duals y satisfy Q x + c - Gᵀ y = 0 (y ≤ 0 at
-// an upper bound, for a minimization), so dqp's duals are -y
-// (tests/cpp/test_highs.cpp checks the signs).
+// dqp's rows go in as G = [C; A] with row bounds [-inf, d] and [b, b]; the
+// columns are free. The inequalities come first, as qpsolvers orders them:
+// with the equalities first HiGHS's active-set method cycles on some problems
+// (Maros-Meszaros QSHELL: 200000 iterations against 750). HiGHS's row duals y
+// satisfy Q x + c - Gᵀ y = 0 (y ≤ 0 at an upper bound, for a minimization),
+// so dqp's duals are -y (tests/cpp/test_highs.cpp checks the signs).
 //
 // Settings:
 //   eps_abs   -> primal_feasibility_tolerance and dual_feasibility_tolerance
@@ -78,13 +80,13 @@ HighsModel make_model(const SparseProblem& qp) {
   lp.col_upper_.assign(n, inf);
   lp.row_lower_.resize(p + m);
   lp.row_upper_.resize(p + m);
-  for (Index i = 0; i < p; ++i) lp.row_lower_[i] = lp.row_upper_[i] = qp.b[i];
   for (Index i = 0; i < m; ++i) {
-    lp.row_lower_[p + i] = -inf;
-    lp.row_upper_[p + i] = qp.d[i];
+    lp.row_lower_[i] = -inf;
+    lp.row_upper_[i] = qp.d[i];
   }
+  for (Index i = 0; i < p; ++i) lp.row_lower_[m + i] = lp.row_upper_[m + i] = qp.b[i];
 
-  // G = [A; C] by columns.
+  // G = [C; A] by columns.
   HighsSparseMatrix& G = lp.a_matrix_;
   G.format_ = MatrixFormat::kColwise;
   G.num_col_ = lp.num_col_;
@@ -92,14 +94,14 @@ HighsModel make_model(const SparseProblem& qp) {
   checked_count((p > 0 ? qp.A.nonZeros() : 0) + (m > 0 ? qp.C.nonZeros() : 0), "nnz(A) + nnz(C)");
   G.start_.assign(1, 0);
   for (Index j = 0; j < n; ++j) {
-    if (p > 0)
-      for (SparseView::InnerIterator it(qp.A, j); it; ++it) {
+    if (m > 0)
+      for (SparseView::InnerIterator it(qp.C, j); it; ++it) {
         G.index_.push_back(static_cast<HighsInt>(it.row()));
         G.value_.push_back(it.value());
       }
-    if (m > 0)
-      for (SparseView::InnerIterator it(qp.C, j); it; ++it) {
-        G.index_.push_back(static_cast<HighsInt>(p + it.row()));
+    if (p > 0)
+      for (SparseView::InnerIterator it(qp.A, j); it; ++it) {
+        G.index_.push_back(static_cast<HighsInt>(m + it.row()));
         G.value_.push_back(it.value());
       }
     G.start_.push_back(static_cast<HighsInt>(G.index_.size()));
@@ -164,8 +166,8 @@ PrimalDual solve_model(HighsModel model, Index n, Index p, Index m, const Settin
     out.z = Eigen::Map<const Vector>(solution.col_value.data(), n);
   if (solution.dual_valid && static_cast<Index>(solution.row_dual.size()) == p + m) {
     const Eigen::Map<const Vector> y(solution.row_dual.data(), p + m);
-    out.lam = -y.head(p);
-    out.mu = -y.tail(m);
+    out.mu = -y.head(m);
+    out.lam = -y.tail(p);
     out.has_duals = true;
   }
   return out;
