@@ -71,11 +71,23 @@ Vector kkt_times(const Problem& qp, const std::vector<Index>& active, const Vect
   return out;
 }
 
+// The product with the factored K, for refinement; K is moved into it.
+template <class Matrix>
+KKTProduct kkt_product(Matrix& K) {
+  auto matrix = std::make_shared<Matrix>(std::move(K));
+  KKTProduct product;
+  // K is symmetric: its largest column sum is ‖K‖∞.
+  for (Index j = 0; j < matrix->cols(); ++j)
+    product.norm = std::max(product.norm, matrix->col(j).cwiseAbs().sum());
+  product.times = [matrix](const Vector& x) -> Vector { return *matrix * x; };
+  return product;
+}
+
 template <class Problem>
 std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vector<Index>& active,
                                                const Vector& scale, const Settings& settings,
                                                bool force_least_squares) {
-  const auto K = assemble_kkt(qp, active, scale);
+  auto K = assemble_kkt(qp, active, scale);
   std::vector<std::string> chain = factorization_chain(settings.lin_solver, is_sparse(qp));
   if (force_least_squares) chain.erase(chain.begin(), chain.end() - 1);
   for (const std::string& name : chain) {
@@ -83,7 +95,7 @@ std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vec
     auto factor = solver->factorize(K);
     if (factor)
       return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale, std::move(factor), name,
-                                          solver->info().least_squares);
+                                          solver->info().least_squares, kkt_product(K));
   }
   throw std::runtime_error("every linear solver failed on the reduced KKT system");
 }

@@ -19,13 +19,13 @@
 // solve reports).
 #include <qdldl.h>
 
-#include <Eigen/OrderingMethods>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "adapters.hpp"
+#include "fill_reducing_order.hpp"
 
 namespace dqp::kkt {
 namespace {
@@ -68,13 +68,11 @@ class QdldlFactorization final : public KKTFactorization {
     }
     const Index primal = primal_size(K_);
 
-    Eigen::AMDOrdering<int> amd;
-    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> inverse;
-    amd(K_, inverse);
+    const std::vector<int> order = fill_reducing_order(K_);
     order_.resize(size_);
     position_.resize(size_);
     for (Index k = 0; k < size_; ++k) {
-      order_[k] = inverse.indices()[k];
+      order_[k] = order[k];
       position_[order_[k]] = k;
     }
 
