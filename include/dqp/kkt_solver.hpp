@@ -44,6 +44,11 @@ class LinearSolver {
   // Null when K is (numerically) singular or the factorization fails.
   virtual std::unique_ptr<KKTFactorization> factorize(const KKTDense& K) const;
   virtual std::unique_ptr<KKTFactorization> factorize(const KKTSparse& K) const;
+  // The same, told that P is K's leading n x n block. Solvers that use the
+  // block structure (the Schur complement) override these; the others ignore
+  // n. The core calls these.
+  virtual std::unique_ptr<KKTFactorization> factorize_kkt(const KKTDense& K, Index n) const;
+  virtual std::unique_ptr<KKTFactorization> factorize_kkt(const KKTSparse& K, Index n) const;
 };
 
 // Accepts registry names and the reference package's names ("scipy LU",

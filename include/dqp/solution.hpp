@@ -43,6 +43,9 @@ struct Solution {
   std::shared_ptr<const ReducedKKT> kkt;
 
   bool differentiable() const { return kkt != nullptr; }
+  // The linear solver that factored the reduced KKT system (the requested
+  // one, or the fallback that took over); empty when there is none.
+  std::string linear_solver() const;
   bool degenerate() const { return degeneracy != kNotDegenerate; }
 };
 

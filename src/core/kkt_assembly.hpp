@@ -92,7 +92,7 @@ std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vec
   if (force_least_squares) chain.erase(chain.begin(), chain.end() - 1);
   for (const std::string& name : chain) {
     const auto solver = make_linear_solver(name);
-    auto factor = solver->factorize(K);
+    auto factor = solver->factorize_kkt(K, qp.n());
     if (factor)
       return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale, std::move(factor), name,
                                           solver->info().least_squares, kkt_product(K));

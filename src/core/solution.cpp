@@ -1,5 +1,7 @@
 #include "dqp/solution.hpp"
 
+#include "reduced_kkt.hpp"
+
 namespace dqp {
 
 std::string describe_degeneracy(unsigned flags) {
@@ -14,5 +16,7 @@ std::string describe_degeneracy(unsigned flags) {
   if (flags & kWeaklyActive) add("weakly active constraint (zero dual)");
   return text;
 }
+
+std::string Solution::linear_solver() const { return kkt ? kkt->solver_name() : std::string(); }
 
 }  // namespace dqp

@@ -10,6 +10,10 @@ namespace dqp::kkt {
 
 std::unique_ptr<LinearSolver> make_dense_lu();
 std::unique_ptr<LinearSolver> make_dense_cod();
+std::unique_ptr<LinearSolver> make_schur_llt();
+#ifdef DQP_HAVE_LAPACK
+std::unique_ptr<LinearSolver> make_dense_ldlt();
+#endif
 std::unique_ptr<LinearSolver> make_sparse_ldlt();
 std::unique_ptr<LinearSolver> make_sparse_lu();
 std::unique_ptr<LinearSolver> make_sparse_qr();
@@ -20,6 +24,11 @@ std::unique_ptr<LinearSolver> make_qdldl();
 std::unique_ptr<LinearSolver> make_umfpack();
 std::unique_ptr<LinearSolver> make_klu();
 std::unique_ptr<LinearSolver> make_spqr();
+#endif
+#ifdef DQP_HAVE_MKL
+// False when libmkl_rt cannot be opened at run time: pardiso is then not listed.
+bool pardiso_available();
+std::unique_ptr<LinearSolver> make_pardiso();
 #endif
 
 // Relative size below which a pivot counts as zero.

@@ -12,4 +12,12 @@ std::unique_ptr<KKTFactorization> LinearSolver::factorize(const KKTSparse&) cons
   throw std::invalid_argument("linear solver '" + info().name + "' does not take sparse matrices");
 }
 
+std::unique_ptr<KKTFactorization> LinearSolver::factorize_kkt(const KKTDense& K, Index) const {
+  return factorize(K);
+}
+
+std::unique_ptr<KKTFactorization> LinearSolver::factorize_kkt(const KKTSparse& K, Index) const {
+  return factorize(K);
+}
+
 }  // namespace dqp

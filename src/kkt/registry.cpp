@@ -11,8 +11,13 @@ namespace {
 using Factory = std::function<std::unique_ptr<LinearSolver>()>;
 
 const std::vector<std::pair<std::string, Factory>>& registry() {
-  static const std::vector<std::pair<std::string, Factory>> entries = {
+  static const std::vector<std::pair<std::string, Factory>> entries = [] {
+    std::vector<std::pair<std::string, Factory>> built_in = {
       {"lu", kkt::make_dense_lu},
+#ifdef DQP_HAVE_LAPACK
+      {"ldlt", kkt::make_dense_ldlt},
+#endif
+      {"schur_llt", kkt::make_schur_llt},
       {"cod", kkt::make_dense_cod},
       {"sparse_ldlt", kkt::make_sparse_ldlt},
       {"sparse_lu", kkt::make_sparse_lu},
@@ -25,25 +30,39 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
       {"klu", kkt::make_klu},
       {"spqr", kkt::make_spqr},
 #endif
-  };
+    };
+#ifdef DQP_HAVE_MKL
+    if (kkt::pardiso_available()) built_in.emplace_back("pardiso", kkt::make_pardiso);
+#endif
+    return built_in;
+  }();
   return entries;
 }
 
-// The reference's names. "scipy LDL" (Bunch-Kaufman) has no dense symmetric
-// indefinite counterpart in Eigen; it maps to the pivoted LU, which solves the
-// same system. "qdldl" is QDLDL itself when built in, else the same unpivoted
-// LDLᵀ algorithm in Eigen.
+bool registered(const std::string& name) {
+  for (const auto& [known, factory] : registry())
+    if (known == name) return true;
+  return false;
+}
+
+// The reference's names. "scipy LDL" (Bunch-Kaufman) is the LAPACK LDLᵀ
+// when built in, else the pivoted LU, which solves the same system. "qdldl"
+// and "pardiso" are those libraries when present, else the closest solver
+// built in: the same unpivoted LDLᵀ algorithm in Eigen for QDLDL, a pivoted
+// sparse LU for PARDISO.
 const std::map<std::string, std::string>& aliases() {
-  static const std::map<std::string, std::string> table = {
-      {"scipy LU", "lu"},
-      {"scipy LDL", "lu"},
-      {"scipy SPLU", "sparse_lu"},
-#ifndef DQP_HAVE_QDLDL
-      {"qdldl", "sparse_ldlt"},
-#endif
-      {"dense_lu", "lu"},
-      {"dense_cod", "cod"},
-  };
+  static const std::map<std::string, std::string> table = [] {
+    std::map<std::string, std::string> names = {
+        {"scipy LU", "lu"},
+        {"scipy LDL", registered("ldlt") ? "ldlt" : "lu"},
+        {"scipy SPLU", "sparse_lu"},
+        {"dense_lu", "lu"},
+        {"dense_cod", "cod"},
+    };
+    if (!registered("qdldl")) names["qdldl"] = "sparse_ldlt";
+    if (!registered("pardiso")) names["pardiso"] = registered("klu") ? "klu" : "sparse_lu";
+    return names;
+  }();
   return table;
 }
 

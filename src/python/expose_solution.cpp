@@ -24,6 +24,7 @@ void expose_solution(nb::module_& m) {
       .def_ro("duals_recovered", &Solution::duals_recovered)
       .def_ro("iterations", &Solution::iterations)
       .def_ro("solver", &Solution::solver)
+      .def_prop_ro("linear_solver", &Solution::linear_solver)
       .def_ro("kkt_residual", &Solution::kkt_residual)
       .def_prop_ro("differentiable", &Solution::differentiable)
       .def_prop_ro("solve_time", [](const Solution& s) { return s.timings.solve; })
