@@ -24,5 +24,9 @@ python -m pip install -q "torch==2.13.0"
 # its tests (scripts/test.sh builds them with plain cmake).
 python -m pip install -q scikit-build-core nanobind cmeel-eigen cmeel-simde "libproxsuite==0.7.3" \
   cmeel-clp
+# MKL's headers and libmkl_rt, for the PARDISO linear solver and a fast
+# LAPACK under the dense ldlt (dqp opens libmkl_rt at run time; ~5 s to
+# fetch and install, ~700 MB on disk). dqp builds and runs without it.
+python -m pip install -q "mkl==2026.2.0" "mkl-include==2026.2.0"
 python -m pip install -q ".[solvers,test]"
 python -c "import dqp; print('dqp', dqp.__version__, 'installed; solvers:', ', '.join(sorted(dqp.available_solvers())))"
