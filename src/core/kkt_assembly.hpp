@@ -10,6 +10,7 @@
 #include "dqp/kkt_solver.hpp"
 #include "dqp/problem.hpp"
 #include "dqp/settings.hpp"
+#include "../kkt/singleton_elimination.hpp"
 #include "problem_ops.hpp"
 #include "reduced_kkt.hpp"
 
@@ -90,6 +91,14 @@ std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vec
   auto K = assemble_kkt(qp, active, scale);
   std::vector<std::string> chain = factorization_chain(settings.lin_solver, is_sparse(qp));
   if (force_least_squares) chain.erase(chain.begin(), chain.end() - 1);
+  if (!force_least_squares) {
+    kkt::EliminatedFactorization eliminated =
+        kkt::factor_with_bounds_eliminated(K, qp.n(), chain);
+    if (eliminated.factorization)
+      return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale,
+                                          std::move(eliminated.factorization), eliminated.solver,
+                                          false, kkt_product(K));
+  }
   for (const std::string& name : chain) {
     const auto solver = make_linear_solver(name);
     auto factor = solver->factorize_kkt(K, qp.n());
