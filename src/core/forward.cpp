@@ -10,6 +10,7 @@
 #include "dqp/layer.hpp"
 #include "problem_ops.hpp"
 #include "kkt_assembly.hpp"
+#include "kkt_residual.hpp"
 #include "reduced_kkt.hpp"
 
 namespace dqp {
@@ -27,23 +28,7 @@ Vector row_scale(const Vector& norms, const Settings& settings) {
   return norms.unaryExpr([&](double norm) { return norm < settings.normalize_floor ? 1.0 : 1.0 / norm; });
 }
 
-template <class Problem>
-double kkt_residual(const Problem& qp, const Vector& z, const Vector& lam, const Vector& mu) {
-  double worst = 0.0;
-  Vector stationarity = qp.P * z + qp.q;
-  if (qp.m() > 0) {
-    stationarity += qp.C.transpose() * mu;
-    const Vector slack = qp.d - qp.C * z;
-    worst = std::max(worst, (-slack).cwiseMax(0.0).maxCoeff());
-    worst = std::max(worst, (mu.array() * slack.array()).abs().maxCoeff());
-    worst = std::max(worst, (-mu).cwiseMax(0.0).maxCoeff());
-  }
-  if (qp.p() > 0) {
-    stationarity += qp.A.transpose() * lam;
-    worst = std::max(worst, (qp.A * z - qp.b).cwiseAbs().maxCoeff());
-  }
-  return std::max(worst, stationarity.cwiseAbs().maxCoeff());
-}
+using core::kkt_residual;
 
 double max_abs(const VectorView& v) { return v.size() > 0 ? v.cwiseAbs().maxCoeff() : 0.0; }
 

@@ -1,33 +1,70 @@
 #include "solver_chain.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <utility>
+
+#include "../core/kkt_residual.hpp"
 
 namespace dqp::solvers {
 namespace {
 
-// Tries each solver in turn; a non-optimal answer of the first is kept if no
-// later solver does better, so the status describes the solver asked for.
+// How far an "optimal" answer's KKT residual is above what the settings ask
+// for (1 = at the limit; infinity = not even the right sizes). A solver that
+// stops on its own scaled criteria can call a point optimal that is not: PIQP
+// on Maros-Meszaros QGFRDXPN, stationarity 52 at a data scale of 1e5.
+constexpr double kAcceptableResidual = 10.0;  // x eps_abs x data scale
+
+template <class Problem>
+double residual_ratio(const Problem& problem, const Settings& settings, const PrimalDual& point) {
+  if (!point.has_duals) return 0.0;  // nothing to judge by: trusted
+  if (point.z.size() != problem.n() || point.lam.size() != problem.p() ||
+      point.mu.size() != problem.m() || !point.z.allFinite() || !point.lam.allFinite() ||
+      !point.mu.allFinite())
+    return std::numeric_limits<double>::infinity();
+  const double tolerance =
+      kAcceptableResidual * std::max(settings.eps_abs, 1e-9) * core::kkt_scale(problem);
+  return core::kkt_residual(problem, point.z, point.lam, point.mu) / tolerance;
+}
+
+// Tries each solver in turn until one answers optimal with an acceptable KKT
+// residual. Otherwise the optimal answer with the smallest residual is kept,
+// or, if none is optimal, the first solver's answer, so that the status
+// describes the solver asked for.
 template <class Problem>
 PrimalDual first_optimal(const std::vector<std::shared_ptr<const QPSolver>>& solvers,
                          const std::string& chain, const Problem& problem,
                          const Settings& settings, const PrimalDual* warm) {
   if (solvers.empty())
     throw std::invalid_argument("qp_solver '" + chain + "' has no solver for this storage");
-  PrimalDual first;
+  PrimalDual first, best;
+  double best_ratio = std::numeric_limits<double>::infinity();
+  bool have_best = false;
   int iterations = 0;
   for (std::size_t i = 0; i < solvers.size(); ++i) {
     PrimalDual point = solvers[i]->solve(problem, settings, warm);
     iterations += point.iterations;
     if (point.solver.empty()) point.solver = solvers[i]->info().name;
-    if (is_optimal(point.status) || solvers.size() == 1) {
-      point.iterations = iterations;
-      return point;
+    if (solvers.size() == 1) return point;
+    if (is_optimal(point.status)) {
+      const double ratio = residual_ratio(problem, settings, point);
+      if (ratio <= 1.0) {
+        point.iterations = iterations;
+        return point;
+      }
+      if (!have_best || ratio < best_ratio) {
+        best = std::move(point);
+        best_ratio = ratio;
+        have_best = true;
+      }
+    } else if (i == 0) {
+      first = std::move(point);
     }
-    if (i == 0) first = std::move(point);
   }
-  first.iterations = iterations;
-  return first;
+  PrimalDual out = have_best ? std::move(best) : std::move(first);
+  out.iterations = iterations;
+  return out;
 }
 
 }  // namespace
@@ -69,13 +106,19 @@ std::unique_ptr<QPSolver> make_chain(const std::string& primary,
 }
 
 std::unique_ptr<QPSolver> make_auto() {
+  // Sparse: PIQP (interior point: robust, fast on large sparse problems),
+  // then HiGHS (active set: exact on degenerate LP-like problems where an
+  // interior point stops at a poor residual), then ProxQP. Dense: ProxQP,
+  // then PIQP.
   std::shared_ptr<const QPSolver> proxqp = make_qp_solver("proxqp");
-  std::vector<std::shared_ptr<const QPSolver>> dense{proxqp}, sparse{proxqp};
+  std::vector<std::shared_ptr<const QPSolver>> dense{proxqp}, sparse;
   if (has_qp_solver("piqp")) {
     std::shared_ptr<const QPSolver> piqp = make_qp_solver("piqp");
     dense.push_back(piqp);
-    sparse.insert(sparse.begin(), piqp);
+    sparse.push_back(piqp);
   }
+  if (has_qp_solver("highs")) sparse.push_back(make_qp_solver("highs"));
+  sparse.push_back(proxqp);
   return std::make_unique<SolverChain>("auto", std::move(dense), std::move(sparse));
 }
 

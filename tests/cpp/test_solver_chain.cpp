@@ -2,6 +2,8 @@
 // is kept when none succeeds, and "auto" picks by storage.
 #include <memory>
 #include <random>
+#include <string>
+#include <utility>
 
 #include "test_helpers.hpp"
 
@@ -48,6 +50,60 @@ TEST(SolverChain, FallbackRescuesAFailedSolveAndSaysWhoAnswered) {
     EXPECT_LT(relative_error(s.z, g.optimum.z), 1e-8);
     EXPECT_LT(relative_error(s.mu, g.optimum.mu), 1e-8);
   }
+}
+
+// A solver that calls a perturbed point optimal: the optimum plus `error` in
+// z and in the duals, so its KKT residual is about `error`.
+class ClaimsOptimal final : public QPSolver {
+ public:
+  ClaimsOptimal(Optimum optimum, double error, std::string name)
+      : optimum_(std::move(optimum)), error_(error), name_(std::move(name)) {}
+  SolverInfo info() const override { return {name_, true, true, true, false}; }
+  PrimalDual solve(const DenseProblem&, const Settings&, const PrimalDual*) const override {
+    return answer();
+  }
+  PrimalDual solve(const SparseProblem&, const Settings&, const PrimalDual*) const override {
+    return answer();
+  }
+
+ private:
+  PrimalDual answer() const {
+    PrimalDual out;
+    out.z = optimum_.z.array() + error_;
+    out.lam = optimum_.lam.array() + error_;
+    out.mu = optimum_.mu;
+    out.has_duals = true;
+    out.status = Status::Optimal;
+    out.solver = name_;
+    return out;
+  }
+  Optimum optimum_;
+  double error_;
+  std::string name_;
+};
+
+// An "optimal" answer far from the KKT conditions (10 x eps_abs x data scale
+// and more) goes to the next solver; of several such answers the one with
+// the smallest residual is kept.
+TEST(SolverChain, AnOptimalAnswerWithAPoorResidualGoesToTheNextSolver) {
+  std::mt19937 rng(44);
+  const GeneratedQP g = random_qp(rng, {8, 2, 3, 6, 1.0});
+  Settings settings;
+  settings.polish = false;  // judge the solvers' own points
+  auto run = [&](std::vector<std::shared_ptr<const QPSolver>> solvers) {
+    const auto chain = std::shared_ptr<const QPSolver>(make_solver_chain("test", solvers));
+    return Layer(settings, chain).forward(g.qp.view());
+  };
+  auto poor = std::make_shared<ClaimsOptimal>(g.optimum, 1e-2, "poor");
+  auto poorer = std::make_shared<ClaimsOptimal>(g.optimum, 1e-1, "poorer");
+  auto good = std::make_shared<ClaimsOptimal>(g.optimum, 1e-9, "good");
+  EXPECT_EQ(run({poor, make_qp_solver("proxqp")}).solver, "proxqp");
+  EXPECT_EQ(run({good, poor}).solver, "good");
+  EXPECT_EQ(run({poorer, poor}).solver, "poor");
+  EXPECT_EQ(run({poor, poorer}).solver, "poor");
+  EXPECT_EQ(run({std::make_shared<GivesUp>(Status::MaxIterations), poorer}).solver, "poorer");
+  // One solver alone is never second-guessed.
+  EXPECT_EQ(run({poorer}).solver, "poorer");
 }
 
 TEST(SolverChain, KeepsTheFirstSolversStatusWhenNoneSucceeds) {
