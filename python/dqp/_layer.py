@@ -67,15 +67,13 @@ class QPLayer(torch.nn.Module):
     def _run(self, P, q, C, d, A, b, solve_type):
         start = time.perf_counter()
         if solve_type != "sparse":
-            single = solve_single_dense(self, P, q, C, d, A, b)
+            single = solve_single_dense(self, P, q, C, d, A, b, self.settings["empty_batch"])
             if single is not None:
                 z, lam, mu, solution = single
                 # Not through nn.Module.__setattr__, which costs microseconds.
                 self.__dict__["last_solutions"] = [solution]
                 if solution.degenerate:
                     self._warn_if_degenerate()
-                if self.settings["empty_batch"]:
-                    z, lam, mu = z.unsqueeze(0), lam.unsqueeze(0), mu.unsqueeze(0)
                 return z, lam, mu, solution.solve_time, time.perf_counter() - start
         parsed = parse(P, q, C, d, A, b, solve_type)
         spec = parsed.spec

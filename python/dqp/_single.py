@@ -28,20 +28,43 @@ def _empty(n: int):
     return pair
 
 
+_VIEWS: dict = {}          # id(t) -> (t, version, data pointer, numpy view), for tensors reused across calls
+_VIEWS_MAX = 16
+
+
 def _host(t) -> Optional[np.ndarray]:
-    """A float64 numpy view of a plain CPU tensor, or None if t is anything else."""
+    """A float64 numpy view of a plain CPU tensor, or None if t is anything else.
+
+    Layers are called again and again with the same constant tensors (P, C, A
+    of a projection layer): their views are kept, keyed by identity and
+    checked against the tensor's version counter, storage and shape, so an
+    in-place change, a new storage or a resize is seen. The entry holds the tensor, so its id
+    cannot be reused while cached.
+    """
+    entry = _VIEWS.get(id(t))
+    if (entry is not None and entry[0] is t and entry[1] == t._version and entry[2] == t.data_ptr()
+            and entry[3].shape == t.shape):
+        return entry[3]
     if type(t) is not torch.Tensor and not isinstance(t, torch.Tensor):
         return None
     if t.dtype is not torch.float64 or t.layout is not torch.strided:
         return None
     try:
-        return t.detach().numpy()       # raises for CUDA / meta tensors
+        view = t.detach().numpy()       # raises for CUDA / meta tensors
     except (TypeError, RuntimeError):
         return None
+    if not t.requires_grad:             # leaves with gradients change every step: not worth keeping
+        if len(_VIEWS) >= _VIEWS_MAX:
+            _VIEWS.clear()
+        _VIEWS[id(t)] = (t, t._version, t.data_ptr(), view)
+    return view
 
 
-def solve_single_dense(layer, P, q, C, d, A, b):
-    """(z, lam, mu, solution), or None when the inputs need the general path."""
+def solve_single_dense(layer, P, q, C, d, A, b, batch_axis: bool = False):
+    """(z, lam, mu, solution), or None when the inputs need the general path.
+
+    With batch_axis the outputs have a leading axis of size 1 (the seed's
+    empty_batch), made in numpy rather than by three autograd unsqueezes."""
     engine = layer.engine
     if (not engine.native or layer.settings["warm_start_from_previous"]
             or (C is None) != (d is None) or (A is None) != (b is None)):
@@ -69,6 +92,8 @@ def solve_single_dense(layer, P, q, C, d, A, b):
         _report_failure(engine, on_failure, 0, solution.status, None, None)
         if on_failure == "nan":
             z, lam, mu = np.full_like(z, np.nan), np.full_like(lam, np.nan), np.full_like(mu, np.nan)
+    if batch_axis:
+        z, lam, mu = z.reshape(1, -1), lam.reshape(1, -1), mu.reshape(1, -1)
     tensors = (P, q, C, d, A, b)
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
         z, lam, mu = _SingleDense.apply(engine, solution, arrays, (z, lam, mu), *tensors)
@@ -92,7 +117,7 @@ class _SingleDense(torch.autograd.Function):
         arrays = ctx.arrays
 
         def host(g, size):
-            return np.zeros(size) if g is None else np.ascontiguousarray(g.numpy(), dtype=np.float64)
+            return np.zeros(size) if g is None else np.ascontiguousarray(g.numpy().reshape(-1), dtype=np.float64)
 
         if not ctx.solution.optimal:         # a failed solve (on_failure warn / nan): zero gradient
             return (None, None, None, None, *(torch.zeros(a.shape, dtype=torch.float64) if given else None

@@ -108,3 +108,36 @@ def test_bad_input_on_the_fast_path_gets_the_general_error():
     bad[0, 1] = float("nan")
     with pytest.raises(ValueError, match="P"):
         dqp.QPLayer()(bad, q, C, d)
+
+
+def test_cached_views_see_in_place_changes_and_new_tensors(fast_calls):
+    """Constant tensors' numpy views are reused across calls (python/dqp/_single.py): an in-place
+    change, a resize or a new tensor must still reach the solver."""
+    qp = make_qp(5, 4, 1, seed=21)
+    P, q, C, d, A, b = tensors(qp, requires_grad=False)   # constants: the cached kind
+    layer = dqp.QPLayer()
+    first = layer(P, q, C, d, A, b)[0].clone()
+    with torch.no_grad():
+        d.mul_(0.5)                                   # in place: version counter moves
+    changed = layer(P, q, C, d, A, b)[0]
+    fresh = layer(P, q, C, d.clone(), A, b)[0]       # a new tensor, never cached
+    assert not torch.allclose(first, changed)
+    torch.testing.assert_close(changed, fresh, rtol=0, atol=0)
+    d.data = torch.ones_like(d) * 2.0                 # new storage behind the same tensor
+    torch.testing.assert_close(layer(P, q, C, d, A, b)[0], layer(P, q, C, d.clone(), A, b)[0], rtol=0, atol=0)
+    assert all(fast_calls)
+
+
+def test_dqp_layer_outputs_have_the_batch_axis_and_gradients(fast_calls):
+    """The seed API's empty_batch outputs (1, n) come straight from the fast path, with gradients."""
+    from dqp import dQP
+    qp = make_qp(4, 3, 1, seed=22)
+    P, q, C, d, A, b = tensors(qp)
+    layer = dQP.dQP_layer(settings=dQP.build_settings())
+    z, lam, mu, _, _ = layer(P, q, C, d, A, b)
+    assert z.shape == (1, 4) and lam.shape == (1, 1) and mu.shape == (1, 3)
+    (g,) = torch.autograd.grad(z.sum() + mu.sum(), [q])
+    flat = dqp.QPLayer()(P, q, C, d, A, b)
+    (g_flat,) = torch.autograd.grad(flat[0].sum() + flat[2].sum(), [q])
+    torch.testing.assert_close(g, g_flat, rtol=0, atol=0)
+    assert fast_calls == [True, True]
