@@ -30,6 +30,7 @@ def _empty(n: int):
 
 _VIEWS: dict = {}          # id(t) -> (t, version, data pointer, numpy view), for tensors reused across calls
 _VIEWS_MAX = 16
+_VIEWS_MAX_ENTRIES = 4096    # numbers per cached tensor
 
 
 def _host(t) -> Optional[np.ndarray]:
@@ -53,7 +54,9 @@ def _host(t) -> Optional[np.ndarray]:
         view = t.detach().numpy()       # raises for CUDA / meta tensors
     except (TypeError, RuntimeError):
         return None
-    if not t.requires_grad:             # leaves with gradients change every step: not worth keeping
+    # Only small constants: the saving matters for tiny problems, and an
+    # entry keeps its tensor alive. Leaves with gradients change every step.
+    if not t.requires_grad and view.size <= _VIEWS_MAX_ENTRIES:
         if len(_VIEWS) >= _VIEWS_MAX:
             _VIEWS.clear()
         _VIEWS[id(t)] = (t, t._version, t.data_ptr(), view)
