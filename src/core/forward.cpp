@@ -202,6 +202,19 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
     const double weak = settings.weak_dual_tol * std::max(1.0, mu_active.cwiseAbs().maxCoeff());
     if (mu_active.minCoeff() < weak) solution.degeneracy |= kWeaklyActive;
   }
+  // A row left out of the active set but on its boundary at the final point
+  // is weakly active too (an interior-point solver stops with its slack above
+  // eps_active, and the polished point lands on it: Maros-Meszaros HS35MOD).
+  if (m > 0 && !(solution.degeneracy & kWeaklyActive)) {
+    std::vector<bool> in(m, false);
+    for (Index i : chosen.active) in[i] = true;
+    const Vector slack = ((qp.d - qp.C * solution.z).array() * scale_C.array()).matrix();
+    for (Index i = 0; i < m; ++i)
+      if (!in[i] && std::abs(slack[i]) < settings.eps_active) {
+        solution.degeneracy |= kWeaklyActive;
+        break;
+      }
+  }
   solution.active = std::move(chosen.active);
   solution.kkt_residual = kkt_residual(qp, solution.z, solution.lam, solution.mu);
   solution.kkt = std::move(chosen.kkt);

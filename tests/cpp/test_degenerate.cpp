@@ -1,5 +1,6 @@
 // Degenerate solutions: the derivative is not unique (or the reduced KKT
 // matrix is singular), yet everything stays finite and the solution says why.
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -147,6 +148,41 @@ void check_weakly_active(const QP& qp) {
 
 TEST(Degenerate, WeaklyActiveDense) { check_weakly_active(weakly_active_problem()); }
 TEST(Degenerate, WeaklyActiveSparse) { check_weakly_active(to_sparse(weakly_active_problem())); }
+
+// An interior-point solver stops short of the weakly active row (slack 2e-5,
+// above eps_active, zero dual): the row is left out of the active set, the
+// polished point lands on it, and the solution must still say so.
+class StopsShortOfTheRow final : public QPSolver {
+ public:
+  SolverInfo info() const override { return {"stops_short", true, true, true, false}; }
+  PrimalDual solve(const DenseProblem&, const Settings&, const PrimalDual*) const override { return point(); }
+  PrimalDual solve(const SparseProblem&, const Settings&, const PrimalDual*) const override { return point(); }
+
+ private:
+  static PrimalDual point() {
+    PrimalDual out;
+    out.z = Eigen::Vector2d(1.0 - 2e-5, 0.0);
+    out.lam = Vector(0);
+    out.mu = Vector::Zero(1);
+    out.has_duals = true;
+    out.status = Status::Optimal;
+    return out;
+  }
+};
+
+TEST(Degenerate, WeaklyActiveRowOutsideTheActiveSetIsFlagged) {
+  const Layer layer(Settings{}, std::make_shared<StopsShortOfTheRow>());
+  const DenseQP qp = weakly_active_problem();
+  for (const bool sparse : {false, true}) {
+    SCOPED_TRACE(sparse ? "sparse" : "dense");
+    const Solution s = sparse ? layer.forward(to_sparse(qp).view()) : layer.forward(qp.view());
+    ASSERT_EQ(s.status, Status::Optimal);
+    EXPECT_TRUE(s.polished);
+    EXPECT_TRUE(s.active.empty());
+    EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 0), kExact));
+    EXPECT_EQ(s.degeneracy, unsigned{kWeaklyActive}) << describe_degeneracy(s.degeneracy);
+  }
+}
 
 // P = [[2,1,0],[1,2,0],[0,0,0]] is singular; z3 >= 0 (active, dual 1) pins
 // the flat direction, z1 + z2 + z3 <= 5 stays inactive. The solution, and the
