@@ -135,7 +135,24 @@ def dqp_version() -> str:
     if root in location.parents:
         return f"dqp {version} (this repository at commit {commit}" + (
             ", with uncommitted library changes in the tree" if dirty else "") + ")"
-    return f"dqp {version} (installed in {location.parent}; repository at commit {commit})"
+    return f"dqp {version} (installed in {location.parent}{_build_source(location)}; repository at commit {commit})"
+
+
+def _build_source(location: Path) -> str:
+    """', built from DIR (a git checkout at commit X now)' when pip recorded a local source folder."""
+    try:
+        import importlib.metadata
+
+        direct = importlib.metadata.distribution("dqp").read_text("direct_url.json")
+        url = json.loads(direct or "{}").get("url", "")
+        if not url.startswith("file://"):
+            return ""
+        source = url[len("file://"):]
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=source, capture_output=True, text=True)
+        return f", built from {source}" + (f" (a git checkout, at commit {head.stdout.strip()} now)"
+                                           if head.returncode == 0 else "")
+    except Exception:  # only a note
+        return ""
 
 
 def fmt_time(seconds) -> str:
