@@ -8,17 +8,21 @@ feasible). Run `bash bench/setup_peers.sh` once first.
 
     python bench/batch_dense.py                 # the full grid (≈ 20 min)
     python bench/batch_dense.py --quick         # n = 10, 50; B = 1, 32, 128
-Writes results/batch_dense.{csv,md,png}.
+    # the target point B = 128, n = 50 alone, more repeats:
+    python bench/batch_dense.py --sizes 50 --batches 128 --repeats 20 --output bench/results/batch_target
+Writes results/batch_dense.{csv,md,png} (--output to change the stem).
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from common import INPUTS, RESULTS, available, machine_line, median, peer_versions, run_worker
+from common import INPUTS, RESULTS, available, command_line, dqp_version, machine_line, median, peer_versions, run_worker
 
 IMPLS = ["dqp", "dqp-1thread", "libdqp", "qplayer", "qpth", "cvxpylayers"]
 
@@ -43,6 +47,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=30.0, help="seconds of repeats per run")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a run is abandoned")
     parser.add_argument("--quick", action="store_true", help="n = 10, 50 and B = 1, 32, 128")
+    parser.add_argument("--output", type=Path, default=RESULTS / "batch_dense",
+                        help="stem of the .csv/.md/.png results (default bench/results/batch_dense)")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.batches = [10, 50], [1, 32, 128]
@@ -82,44 +88,52 @@ def main() -> None:
             status = row.get("error") or f"fwd {row['forward'] * 1e3:9.2f} ms  fwd+bwd {row['total'] * 1e3:9.2f} ms"
             print(f"[{step}/{len(runs)}] n={n:<4} B={B:<4} {impl:<12} {status}", flush=True)
 
-    write_outputs(rows, impls)
+    write_outputs(rows, impls, args)
 
 
-def write_outputs(rows, impls) -> None:
-    RESULTS.mkdir(exist_ok=True)
+def write_outputs(rows, impls, args) -> None:
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     fields = ["n", "B", "impl", "forward", "total", "repeats", "z_diff", "grad_diff", "error"]
-    with open(RESULTS / "batch_dense.csv", "w", newline="") as handle:
+    with open(args.output.with_suffix(".csv"), "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
 
     peers = [impl for impl in impls if impl != "dqp"]
     lines = [
-        "Forward + backward (loss Σz), median wall time of dqp and each peer's time as a multiple of dqp's "
-        "(higher = dqp faster).",
+        "# Random dense QPs in batches",
         "",
-        f"Machine: {machine_line()}. Peers: {peer_versions()}.",
+        f"Command: `{command_line('batch_dense.py', sys.argv[1:])}`",
         "",
-        "| n | B | dqp | " + " | ".join(peers) + " |",
-        "|---|---|---|" + "---|" * len(peers),
+        f"Machine: {machine_line()}. {dqp_version()}. Peers: {peer_versions()}.",
+        "",
+        "**Shared machine**: 2 cores, with other engineers' jobs running at the same time; each time is the median "
+        f"of up to {args.repeats} calls after a warm-up (within {args.budget:g} s), so single ratios are noisy.",
+        "",
+        "Median wall time of dqp and each peer's time as a multiple of dqp's (higher = dqp faster); loss Σz.",
     ]
     index = {(r["n"], r["B"], r["impl"]): r for r in rows}
-    for n, B in sorted({(r["n"], r["B"]) for r in rows}):
-        ours = index.get((n, B, "dqp"), {})
-        cells = [f"{ours['total'] * 1e3:.2f} ms" if "total" in ours else ours.get("error", "-")]
-        for impl in peers:
-            row = index.get((n, B, impl), {})
-            if "total" in row and "total" in ours:
-                cells.append(f"{row['total'] / ours['total']:.1f}×")
-            else:
-                cells.append("—" if not row else "failed" if "error" in row and not row["error"].startswith("skipped") else "too slow")
-        lines.append(f"| {n} | {B} | " + " | ".join(cells) + " |")
-    (RESULTS / "batch_dense.md").write_text("\n".join(lines) + "\n")
+    for mode, title in (("forward", "Forward"), ("total", "Forward + backward")):
+        lines += ["", f"## {title}", "", "| n | B | dqp | " + " | ".join(peers) + " |",
+                  "|---|---|---|" + "---|" * len(peers)]
+        for n, B in sorted({(r["n"], r["B"]) for r in rows}):
+            ours = index.get((n, B, "dqp"), {})
+            cells = [f"{ours[mode] * 1e3:.2f} ms" if mode in ours else ours.get("error", "-")]
+            for impl in peers:
+                row = index.get((n, B, impl), {})
+                if mode in row and mode in ours:
+                    cells.append(f"{row[mode] / ours[mode]:.1f}×")
+                else:
+                    cells.append("—" if not row else "failed" if "error" in row
+                                 and not row["error"].startswith("skipped") else "too slow")
+            lines.append(f"| {n} | {B} | " + " | ".join(cells) + " |")
+    lines += ["", f"![forward + backward time against batch size]({args.output.with_suffix('.png').name})"]
+    args.output.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    plot(rows, impls)
+    plot(rows, impls, args.output.with_suffix(".png"))
 
 
-def plot(rows, impls) -> None:
+def plot(rows, impls, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -139,7 +153,7 @@ def plot(rows, impls) -> None:
         axis.grid(True, which="both", alpha=0.3)
     axes[0][0].legend()
     figure.tight_layout()
-    figure.savefig(RESULTS / "batch_dense.png", dpi=110)
+    figure.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
