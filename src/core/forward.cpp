@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include "active_set.hpp"
@@ -97,17 +98,20 @@ Candidate try_active_set(const Problem& qp, std::vector<Index> active, const Vec
 
 // Rows the residual test missed but the solver's duals call active: a loose
 // solve can stop with an active row's slack just above eps_active. A row is
-// added when its dual is large against the largest dual, or larger than its
-// own slack (the complementarity pair says "active" more than "inactive").
+// added when its dual is large against the largest dual, or, with
+// `dual_over_slack`, also when its dual exceeds its own slack (the
+// complementarity pair says "active" more than "inactive").
 std::vector<Index> add_rows_with_duals(std::vector<Index> active, const Vector& mu,
-                                       const Vector& slack, const Settings& settings) {
+                                       const Vector& slack, const Settings& settings,
+                                       bool dual_over_slack) {
   if (mu.size() == 0) return active;
   const double floor = 100.0 * std::max(settings.eps_abs, 1e-12);
   const double threshold = floor * std::max(1.0, mu.cwiseAbs().maxCoeff());
   std::vector<bool> in(mu.size(), false);
   for (Index i : active) in[i] = true;
   for (Index i = 0; i < mu.size(); ++i)
-    if (!in[i] && (mu[i] > threshold || (mu[i] > floor && mu[i] > slack[i]))) active.push_back(i);
+    if (!in[i] && (mu[i] > threshold || (dual_over_slack && mu[i] > floor && mu[i] > slack[i])))
+      active.push_back(i);
   std::sort(active.begin(), active.end());
   return active;
 }
@@ -146,14 +150,21 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
     active = core::refine_active_rows(qp, solution.z, residual, std::move(active), settings);
   Candidate chosen = try_active_set(qp, std::move(active), scale_C, scale_A, settings, cache);
   if (polish && !chosen.kkt_point && point.has_duals) {
-    std::vector<Index> widened = add_rows_with_duals(chosen.active, point.mu, residual, settings);
-    if (widened.size() != chosen.active.size()) {
-      // The wider set polishes, or, if neither does, it is still the better
-      // active set: a row with a clear dual is active, whatever its slack
-      // (dropping such duals broke stationarity: Maros-Meszaros QGFRDXPN,
-      // residual 52 against 2e-4 with them).
-      chosen = try_active_set(qp, std::move(widened), scale_C, scale_A, settings, cache);
+    // Wider sets: the rows with large duals, then also those whose dual
+    // exceeds their slack. The first that polishes is taken; if none does,
+    // the widest is still the better active set: a row with a clear dual is
+    // active, whatever its slack (dropping such duals broke stationarity:
+    // Maros-Meszaros QGFRDXPN, KKT residual 52 against 2e-4 with them).
+    std::optional<Candidate> widest;
+    for (const bool dual_over_slack : {false, true}) {
+      std::vector<Index> widened =
+          add_rows_with_duals(chosen.active, point.mu, residual, settings, dual_over_slack);
+      const std::size_t size = widest ? widest->active.size() : chosen.active.size();
+      if (widened.size() == size) continue;
+      widest = try_active_set(qp, std::move(widened), scale_C, scale_A, settings, cache);
+      if (widest->kkt_point) break;
     }
+    if (widest) chosen = std::move(*widest);
   }
 
   const Index n = qp.n();
