@@ -116,6 +116,47 @@ std::vector<Index> add_rows_with_duals(std::vector<Index> active, const Vector& 
   return active;
 }
 
+// A few primal-dual active-set steps from a candidate that is not a KKT
+// point: drop every row whose polished dual is negative, add every inactive
+// row the polished point violates, refactor. An interior-point or ALM
+// solver's point often has the right active set but for a few weakly active
+// rows (the chain benchmark at n = 10000: one dual of -1.7e-5 kept 4229 rows
+// from polishing, and the gradient was 0.6 % off). The result is used only
+// if it is a KKT point; otherwise the candidate stays as it was.
+constexpr int kRepairSteps = 4;
+
+template <class Problem>
+Candidate repair_active_set(const Problem& qp, Candidate chosen, const Vector& scale_C,
+                            const Vector& scale_A, const Settings& settings, FactorCache* cache) {
+  const Index n = qp.n(), m = qp.m();
+  const double tolerance = std::max(settings.eps_abs, 1e-9);
+  const double slack_floor = -tolerance * (1.0 + (m > 0 ? qp.d.cwiseAbs().maxCoeff() : 0.0));
+  Candidate current = chosen;  // shares the factorization: cheap
+  for (int step = 0; step < kRepairSteps && current.x.allFinite(); ++step) {
+    const Index k = static_cast<Index>(current.active.size());
+    std::vector<bool> in(m, false), drop(m, false);
+    for (Index i : current.active) in[i] = true;
+    bool changed = false;
+    if (k > 0) {
+      const Vector mu = current.x.tail(k);
+      const double dual_floor = -tolerance * (1.0 + mu.cwiseAbs().maxCoeff());
+      for (Index i = 0; i < k; ++i)
+        if (mu[i] < dual_floor) drop[current.active[i]] = changed = true;
+    }
+    const Vector slack = m > 0 ? Vector(qp.d - qp.C * current.x.head(n)) : Vector();
+    std::vector<Index> next;
+    for (Index i = 0; i < m; ++i) {
+      const bool add = !in[i] && slack[i] < slack_floor;
+      changed = changed || add;
+      if ((in[i] && !drop[i]) || add) next.push_back(i);
+    }
+    if (!changed) break;  // neither: an inaccurate solve, not a wrong set
+    current = try_active_set(qp, std::move(next), scale_C, scale_A, settings, cache);
+    if (current.kkt_point) return current;
+  }
+  return chosen;
+}
+
 template <class Problem>
 Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
                 const Vector& scale_C, const Vector& scale_A, Clock::time_point start,
@@ -166,6 +207,8 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
     }
     if (widest) chosen = std::move(*widest);
   }
+  if (polish && !chosen.kkt_point)
+    chosen = repair_active_set(qp, std::move(chosen), scale_C, scale_A, settings, cache);
 
   const Index n = qp.n();
   Index k = static_cast<Index>(chosen.active.size());

@@ -2,6 +2,7 @@
 // matrix is singular), yet everything stays finite and the solution says why.
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -149,29 +150,34 @@ void check_weakly_active(const QP& qp) {
 TEST(Degenerate, WeaklyActiveDense) { check_weakly_active(weakly_active_problem()); }
 TEST(Degenerate, WeaklyActiveSparse) { check_weakly_active(to_sparse(weakly_active_problem())); }
 
+// A solver that answers one fixed point: what an imprecise solver would.
+class FixedPoint final : public QPSolver {
+ public:
+  explicit FixedPoint(PrimalDual point) : point_(std::move(point)) {}
+  SolverInfo info() const override { return {"fixed_point", true, true, true, false}; }
+  PrimalDual solve(const DenseProblem&, const Settings&, const PrimalDual*) const override { return point_; }
+  PrimalDual solve(const SparseProblem&, const Settings&, const PrimalDual*) const override { return point_; }
+
+ private:
+  PrimalDual point_;
+};
+
+PrimalDual optimal_point(Vector z, Vector lam, Vector mu) {
+  PrimalDual out;
+  out.z = std::move(z);
+  out.lam = std::move(lam);
+  out.mu = std::move(mu);
+  out.has_duals = true;
+  out.status = Status::Optimal;
+  return out;
+}
+
 // An interior-point solver stops short of the weakly active row (slack 2e-5,
 // above eps_active, zero dual): the row is left out of the active set, the
 // polished point lands on it, and the solution must still say so.
-class StopsShortOfTheRow final : public QPSolver {
- public:
-  SolverInfo info() const override { return {"stops_short", true, true, true, false}; }
-  PrimalDual solve(const DenseProblem&, const Settings&, const PrimalDual*) const override { return point(); }
-  PrimalDual solve(const SparseProblem&, const Settings&, const PrimalDual*) const override { return point(); }
-
- private:
-  static PrimalDual point() {
-    PrimalDual out;
-    out.z = Eigen::Vector2d(1.0 - 2e-5, 0.0);
-    out.lam = Vector(0);
-    out.mu = Vector::Zero(1);
-    out.has_duals = true;
-    out.status = Status::Optimal;
-    return out;
-  }
-};
-
 TEST(Degenerate, WeaklyActiveRowOutsideTheActiveSetIsFlagged) {
-  const Layer layer(Settings{}, std::make_shared<StopsShortOfTheRow>());
+  const Layer layer(Settings{}, std::make_shared<FixedPoint>(optimal_point(
+                                    Eigen::Vector2d(1.0 - 2e-5, 0.0), Vector(0), Vector::Zero(1))));
   const DenseQP qp = weakly_active_problem();
   for (const bool sparse : {false, true}) {
     SCOPED_TRACE(sparse ? "sparse" : "dense");
@@ -181,6 +187,37 @@ TEST(Degenerate, WeaklyActiveRowOutsideTheActiveSetIsFlagged) {
     EXPECT_TRUE(s.active.empty());
     EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 0), kExact));
     EXPECT_EQ(s.degeneracy, unsigned{kWeaklyActive}) << describe_degeneracy(s.degeneracy);
+  }
+}
+
+// min ½||z||² - 2 z1 - z2 s.t. z1 <= 1, z2 <= 1 + 5e-6: the second row is
+// inactive (z2 = 1) but within eps_active of its bound, and with it as an
+// equality the polished dual is -5e-6. The repair step drops it: the point
+// polishes, and the derivative sees z2 free (dz2/dq2 = -1), not pinned (0).
+TEST(Degenerate, ARowWithANegativePolishedDualIsDropped) {
+  DenseQP qp;
+  qp.P = RowMatrix::Identity(2, 2);
+  qp.q = Eigen::Vector2d(-2, -1);
+  qp.C = RowMatrix::Identity(2, 2);
+  qp.d = Eigen::Vector2d(1.0, 1.0 + 5e-6);
+  qp.A = RowMatrix(0, 2);
+  qp.b = Vector(0);
+  const Layer layer(Settings{}, std::make_shared<FixedPoint>(optimal_point(
+                                    Eigen::Vector2d(1, 1), Vector(0), Eigen::Vector2d(1, 0))));
+  for (const bool sparse : {false, true}) {
+    SCOPED_TRACE(sparse ? "sparse" : "dense");
+    const Solution s = sparse ? layer.forward(to_sparse(qp).view()) : layer.forward(qp.view());
+    ASSERT_EQ(s.status, Status::Optimal);
+    EXPECT_TRUE(s.polished);
+    EXPECT_EQ(s.active, (std::vector<Index>{0}));
+    EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 1), kExact));
+    EXPECT_TRUE(near_relative(s.mu, Eigen::Vector2d(1, 0), kExact));
+    // L = z1 + 2 z2 with z1 = d1 (active) and z2 = -q2 (free): ∇q = (0, -2),
+    // ∇d = (1, 0). With the second row kept it would be ∇q = 0, ∇d = (1, 2).
+    const Vector gq = sparse ? backward_z(layer, to_sparse(qp), s).q : backward_z(layer, qp, s).q;
+    const Vector gd = sparse ? backward_z(layer, to_sparse(qp), s).d : backward_z(layer, qp, s).d;
+    EXPECT_TRUE(near_relative(gq, Eigen::Vector2d(0, -2), kExact)) << gq.transpose();
+    EXPECT_TRUE(near_relative(gd, Eigen::Vector2d(1, 0), kExact)) << gd.transpose();
   }
 }
 

@@ -206,12 +206,13 @@ TEST(Forward, NormalizationInvariance) {
 
 // A loose point leaves every truly active row 1e-4 short of its bound, beyond
 // eps_active: refinement must recover the active set (and polishing the exact
-// solution).
+// solution). (Without refinement the polish's repair steps, which add the
+// most violated row a few times, recover some of these sets, not all.)
 TEST(Forward, RefineActiveRecoversMissedRows) {
   std::mt19937 rng(26);
   Settings refine;
   refine.refine_active = true;
-  const Layer plain(Settings{}, nullptr), refining(refine, nullptr);
+  const Layer refining(refine, nullptr);
   for (int trial = 0; trial < 10; ++trial) {
     SCOPED_TRACE("trial " + std::to_string(trial));
     const GeneratedQP g = random_qp(rng, {7, 1, 3, 6, 1.0});
@@ -225,11 +226,12 @@ TEST(Forward, RefineActiveRecoversMissedRows) {
     loose.z = g.optimum.z + rows.completeOrthogonalDecomposition().solve(shortfall);
     loose.status = Status::Optimal;
 
-    const Solution missed = plain.forward_from(g.qp.view(), loose);
-    ASSERT_TRUE(missed.active.empty()) << "the loose point should defeat the plain threshold";
+    const Vector slack = g.qp.d - g.qp.C * loose.z;
+    ASSERT_GT(slack.minCoeff(), Settings{}.eps_active) << "the loose point should defeat the plain threshold";
     const Solution s = refining.forward_from(g.qp.view(), loose);
     ASSERT_EQ(s.status, Status::Optimal);
     EXPECT_EQ(s.active, g.optimum.active);
+    EXPECT_TRUE(s.polished);
     EXPECT_TRUE(near_relative(s.z, g.optimum.z, kExact, 1.0));
     EXPECT_TRUE(near_relative(s.mu, g.optimum.mu, kExact, 1.0));
   }

@@ -163,13 +163,19 @@ UNCHECKED_OUTPUTS = {
 }
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="bug: when the active set misses a row the solver treats as active (its slack "
-                          "exceeds eps_active: polish=False, or a loose interior-point solve that polish "
-                          "cannot repair), dqp zeroes that row's dual (the solver's 0.5) and still reports "
-                          "'optimal': stationarity is off by 0.25 and the gradient is that of an empty "
-                          "active set")
-@pytest.mark.parametrize("case", sorted(UNCHECKED_OUTPUTS))
+# Fixed: with polish on, rows the solver's duals call active join the active
+# set, and a few primal-dual active-set steps repair what is left
+# (src/core/forward.cpp), so the loose clarabel point now polishes.
+_STILL_BUGGY = {
+    "proxqp_sparse_unpolished": "bug: with polish=False the active set misses a row the solver treats as active "
+                                "(its slack exceeds eps_active), dqp zeroes that row's dual (the solver's 0.5) "
+                                "and still reports 'optimal': stationarity is off by 0.25 and the gradient is "
+                                "that of an empty active set",
+}
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=_STILL_BUGGY[case]))
+                                  if case in _STILL_BUGGY else case for case in sorted(UNCHECKED_OUTPUTS)])
 def test_an_optimal_output_satisfies_stationarity(case):
     setup = UNCHECKED_OUTPUTS[case]
     if setup["options"].get("qp_solver") == "clarabel" and not _bridge_available("clarabel"):
