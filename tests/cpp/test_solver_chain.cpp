@@ -137,19 +137,24 @@ TEST(SolverChain, UnknownFallbackNameIsRejected) {
   EXPECT_THROW(Layer{settings}, std::invalid_argument);
 }
 
-TEST(SolverChain, AutoPicksProxQPForDenseAndPIQPForSparse) {
+TEST(SolverChain, AutoPicksBySizeAndStorage) {
   std::mt19937 rng(44);
-  const GeneratedQP g = random_qp(rng, {10, 2, 4, 8, 0.5});
+  const bool piqp = has_qp_solver("piqp");
   const Layer layer;  // qp_solver = "auto"
   EXPECT_EQ(layer.settings().qp_solver, "auto");
-  const Solution dense = layer.forward(g.qp.view());
-  const Solution sparse = layer.forward(to_sparse(g.qp).view());
-  ASSERT_EQ(dense.status, Status::Optimal);
-  ASSERT_EQ(sparse.status, Status::Optimal);
-  EXPECT_EQ(dense.solver, "proxqp");
-  EXPECT_EQ(sparse.solver, has_qp_solver("piqp") ? "piqp" : "proxqp");
-  EXPECT_LT(relative_error(dense.z, g.optimum.z), 1e-8);
-  EXPECT_LT(relative_error(sparse.z, g.optimum.z), 1e-8);
+  for (const Index n : {10, 120}) {
+    SCOPED_TRACE("n = " + std::to_string(n));
+    const GeneratedQP g = random_qp(rng, {n, 2, 4, 8, 0.5});
+    const Solution dense = layer.forward(g.qp.view());
+    const Solution sparse = layer.forward(to_sparse(g.qp).view());
+    ASSERT_EQ(dense.status, Status::Optimal);
+    ASSERT_EQ(sparse.status, Status::Optimal);
+    // ProxQP for small dense problems, PIQP for large dense and all sparse ones.
+    EXPECT_EQ(dense.solver, piqp && n >= 100 ? "piqp" : "proxqp");
+    EXPECT_EQ(sparse.solver, piqp ? "piqp" : "proxqp");
+    EXPECT_LT(relative_error(dense.z, g.optimum.z), 1e-8);
+    EXPECT_LT(relative_error(sparse.z, g.optimum.z), 1e-8);
+  }
 }
 
 }  // namespace
