@@ -38,16 +38,24 @@ bool tiny_pivot(const KKTDense& L) {
 class SchurLLTFactorization final : public KKTFactorization {
  public:
   SchurLLTFactorization(const KKTDense& K, Index n) : n_(n), k_(K.rows() - n) {
+    if (n_ == 0) {  // no variables: rows alone make K singular
+      ok_ = k_ == 0;
+      return;
+    }
     const Eigen::LLT<KKTDense> P(K.topLeftCorner(n_, n_));
     if (P.info() != Eigen::Success) return;
     L_ = P.matrixL();
     if (tiny_pivot(L_)) return;
-    W_ = K.bottomLeftCorner(k_, n_).transpose();
-    L_.triangularView<Eigen::Lower>().solveInPlace(W_);
-    const Eigen::LLT<KKTDense> S(W_.transpose() * W_);
-    if (S.info() != Eigen::Success) return;
-    LS_ = S.matrixL();
-    if (tiny_pivot(LS_)) return;
+    // Eigen's triangular solves index into their operands even when these
+    // are empty (UBSan: a reference to a null pointer): no rows, no Schur part.
+    if (k_ > 0) {
+      W_ = K.bottomLeftCorner(k_, n_).transpose();
+      L_.triangularView<Eigen::Lower>().solveInPlace(W_);
+      const Eigen::LLT<KKTDense> S(W_.transpose() * W_);
+      if (S.info() != Eigen::Success) return;
+      LS_ = S.matrixL();
+      if (tiny_pivot(LS_)) return;
+    }
     ok_ = accurate(K);
   }
 
@@ -55,15 +63,18 @@ class SchurLLTFactorization final : public KKTFactorization {
 
   // Reads only the factors: concurrent solves on one factorization are safe.
   void solve(Eigen::Ref<Vector> rhs) const override {
+    if (n_ == 0) return;  // then k_ = 0 too (a regular K): nothing to solve
     Vector u = rhs.head(n_);
     L_.triangularView<Eigen::Lower>().solveInPlace(u);
-    Vector y = W_.transpose() * u - rhs.tail(k_);
-    LS_.triangularView<Eigen::Lower>().solveInPlace(y);
-    LS_.triangularView<Eigen::Lower>().transpose().solveInPlace(y);
-    u -= W_ * y;
+    if (k_ > 0) {
+      Vector y = W_.transpose() * u - rhs.tail(k_);
+      LS_.triangularView<Eigen::Lower>().solveInPlace(y);
+      LS_.triangularView<Eigen::Lower>().transpose().solveInPlace(y);
+      u -= W_ * y;
+      rhs.tail(k_) = y;
+    }
     L_.triangularView<Eigen::Lower>().transpose().solveInPlace(u);
     rhs.head(n_) = u;
-    rhs.tail(k_) = y;
   }
 
  private:
