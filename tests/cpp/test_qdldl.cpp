@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "linear_solver_checks.hpp"
 #include "test_helpers.hpp"
 
 namespace dqp::test {
@@ -125,29 +126,7 @@ TEST(Qdldl, ReturnedFactorizationsAreAsAccurateAsLU) {
 }
 
 // The batch engine shares one factorization between threads.
-TEST(Qdldl, ConcurrentSolvesOnOneFactorization) {
-  std::mt19937 rng(84);
-  const Eigen::MatrixXd B = gaussian(rng, 30, 30, 0.3);
-  const KKTSparse K = kkt(B.transpose() * B + Eigen::MatrixXd::Identity(30, 30),
-                          gaussian(rng, 10, 30, 0.3));
-  const auto factorization = factor(K);
-  ASSERT_NE(factorization, nullptr);
-  std::vector<Vector> rhs, alone;
-  for (int i = 0; i < 16; ++i) {
-    rhs.push_back(gaussian(rng, 40, 1));
-    alone.push_back(rhs.back());
-    factorization->solve(alone.back());
-  }
-  std::vector<std::vector<Vector>> answers(4, rhs);
-  std::vector<std::thread> threads;
-  for (std::size_t t = 0; t < answers.size(); ++t)
-    threads.emplace_back([&, t] {
-      for (Vector& x : answers[t]) factorization->solve(x);
-    });
-  for (std::thread& thread : threads) thread.join();
-  for (const auto& answer : answers)
-    for (std::size_t i = 0; i < rhs.size(); ++i) EXPECT_EQ(answer[i], alone[i]);
-}
+TEST(Qdldl, ConcurrentSolvesOnOneFactorization) { expect_concurrent_solves("qdldl", true, 84); }
 
 // Outputs and gradients equal those of the other sparse linear solvers on
 // random sparse problems.
