@@ -4,7 +4,6 @@
 // concurrent solves on one factorization.
 #include <gtest/gtest.h>
 
-
 #include "linear_solver_checks.hpp"
 #include "test_helpers.hpp"
 
