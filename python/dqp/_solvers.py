@@ -5,8 +5,8 @@ from typing import Optional
 
 from . import _bridge, _core
 
-# The native chain: ProxQP for small dense problems (n < 100), PIQP for the others, then the
-# other one (and HiGHS for sparse problems) when an answer fails or is inaccurate.
+# The native chain: DAQP then ProxQP for small dense problems (n < 100), PIQP for the others,
+# then the rest (HiGHS too for sparse problems) when an answer fails or is inaccurate.
 NATIVE_DEFAULT = "auto"
 BRIDGE_PREFIX = "qpsolvers:"
 

@@ -111,15 +111,18 @@ std::unique_ptr<QPSolver> make_chain(const std::string& primary,
 }
 
 std::unique_ptr<QPSolver> make_auto() {
-  // Measured through dqp's core on random dense QPs (m = n, p = n/2): ProxQP
-  // 14 against PIQP's 26 us at n = 10, 133 against 222 us at n = 50, even at
-  // n = 100-200; on structured dense problems PIQP is far ahead (the chain
-  // benchmark at n = 1000: 0.68 against 3.5 s). Sparse: PIQP, then HiGHS
-  // (active set: exact on degenerate LP-like problems where an interior point
-  // stops at a poor residual), then ProxQP.
+  // Measured through dqp's core on random dense QPs (m = n, p = n/2): DAQP
+  // (dual active set) 8 us, ProxQP 14, PIQP 26 at n = 10; 95, 132 and 220 us
+  // at n = 50; at n = 100-200 ProxQP and PIQP are even, and on structured
+  // dense problems PIQP is far ahead (the chain benchmark at n = 1000: 0.68
+  // against 3.5 s). Sparse: PIQP, then HiGHS (active set: exact on
+  // degenerate LP-like problems where an interior point stops at a poor
+  // residual), then ProxQP.
   constexpr Index kLargeDense = 100;
   std::shared_ptr<const QPSolver> proxqp = make_qp_solver("proxqp");
-  std::vector<std::shared_ptr<const QPSolver>> dense{proxqp}, large_dense, sparse;
+  std::vector<std::shared_ptr<const QPSolver>> dense, large_dense, sparse;
+  if (has_qp_solver("daqp")) dense.push_back(make_qp_solver("daqp"));
+  dense.push_back(proxqp);
   if (has_qp_solver("piqp")) {
     std::shared_ptr<const QPSolver> piqp = make_qp_solver("piqp");
     dense.push_back(piqp);

@@ -38,8 +38,8 @@ std::unique_ptr<QPSolver> make_chain(const std::string& primary,
 
 // dqp's default: PIQP first (an interior-point method: predictable on large,
 // badly scaled problems, where ProxQP can crawl or raise false infeasibility
-// alarms), except for dense problems with n < 100, where ProxQP is about
-// twice as fast; then the other, and HiGHS for sparse problems.
+// alarms), except for dense problems with n < 100, where DAQP then ProxQP are
+// faster; then the others, and HiGHS for sparse problems.
 std::unique_ptr<QPSolver> make_auto();
 
 }  // namespace dqp::solvers

@@ -149,8 +149,10 @@ TEST(SolverChain, AutoPicksBySizeAndStorage) {
     const Solution sparse = layer.forward(to_sparse(g.qp).view());
     ASSERT_EQ(dense.status, Status::Optimal);
     ASSERT_EQ(sparse.status, Status::Optimal);
-    // ProxQP for small dense problems, PIQP for large dense and all sparse ones.
-    EXPECT_EQ(dense.solver, piqp && n >= 100 ? "piqp" : "proxqp");
+    // DAQP (else ProxQP) for small dense problems, PIQP for large dense and
+    // all sparse ones.
+    const std::string small_dense = has_qp_solver("daqp") ? "daqp" : "proxqp";
+    EXPECT_EQ(dense.solver, piqp && n >= 100 ? "piqp" : n >= 100 ? "proxqp" : small_dense);
     EXPECT_EQ(sparse.solver, piqp ? "piqp" : "proxqp");
     EXPECT_LT(relative_error(dense.z, g.optimum.z), 1e-8);
     EXPECT_LT(relative_error(sparse.z, g.optimum.z), 1e-8);

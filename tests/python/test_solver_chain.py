@@ -15,7 +15,8 @@ def test_auto_is_the_default_and_picks_by_size_and_storage():
     assert layer.engine.solver_name == "auto" and layer.engine.native
     expected = "piqp" if dqp.available_solvers().get("piqp", {}).get("kind") == "native" else "proxqp"
     z, _, _ = layer(P, q, C, d, A, b)
-    assert layer.last_solutions[0].solver == "proxqp"          # small dense: ProxQP
+    small_dense = "daqp" if dqp.available_solvers().get("daqp", {}).get("kind") == "native" else "proxqp"
+    assert layer.last_solutions[0].solver == small_dense        # small dense: DAQP
     torch.testing.assert_close(z.detach(), torch.tensor(qp["z"]), rtol=1e-6, atol=1e-6)
     sparse = [t.detach().to_sparse_csc() for t in (P, C, A)]
     z, _, _ = layer(sparse[0], q, sparse[1], d, sparse[2], b)
