@@ -100,7 +100,8 @@ class QPLayer(torch.nn.Module):
             reason = self.last_solutions[degenerate[0]].degenerate_reason
             warnings.warn(
                 f"dqp: {len(degenerate)} problem(s) of this call are degenerate ({reason}); their "
-                "derivative is not unique and dqp returns the least-squares one (see layer.degenerate). "
+                "derivative is not unique and dqp returns one valid choice: that of the active set it polished on, or "
+                "the least-squares one when that set's KKT matrix is singular (see layer.degenerate). "
                 "This warning is shown once per layer.", RuntimeWarning, stacklevel=3)
 
     # Views of the last forward pass.

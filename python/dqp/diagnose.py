@@ -447,7 +447,8 @@ def _notes(results, reference, recommended, problem) -> list[str]:
     notes = []
     if reference is not None and reference.degenerate:
         notes.append(f"the solution is degenerate ({reference.degenerate_reason}): the derivative is not unique; "
-                     "dqp returns the least-squares one, which finite differences need not match")
+                     "dqp returns one valid choice (that of the active set it polished on, or the least-squares one when that "
+                     "set's KKT matrix is singular), which finite differences need not match")
     elif any(r.degenerate for r in results if r.ok):
         flagged = ", ".join(r.solver for r in results if r.ok and r.degenerate)
         notes.append(f"flagged degenerate by {flagged} (not by the reference): their points are less accurate "
