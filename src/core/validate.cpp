@@ -71,7 +71,10 @@ void check_psd_dense(const DenseView& P) {
 // eigenvalue below -δ, and then every pivot of its LDLᵀ factorization is > 0.
 void check_psd_sparse(const SparseView& P) {
   if (P.rows() == 0) return;
-  const double scale = std::max(1.0, P.coeffs().cwiseAbs().maxCoeff());
+  // An all-zero P may store no entries: coeffs() is then empty (and its
+  // maxCoeff reads past it; found by the fuzzer under AddressSanitizer).
+  const double scale =
+      P.nonZeros() > 0 ? std::max(1.0, P.coeffs().cwiseAbs().maxCoeff()) : 1.0;
   Eigen::SparseMatrix<double> shifted = Eigen::SparseMatrix<double>(P.cast<double>());
   Eigen::SparseMatrix<double> identity(P.rows(), P.cols());
   identity.setIdentity();

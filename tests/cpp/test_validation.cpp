@@ -194,6 +194,18 @@ TEST(Validation, SingularPSDPassesCheck) {
   EXPECT_NO_THROW(validate(to_sparse(qp).view(), settings));
 }
 
+// P = 0 stored with no entries (an LP): the sparse PSD check must not read
+// the empty value array (found by the fuzzer under AddressSanitizer).
+TEST(Validation, EmptySparsePPassesCheck) {
+  Settings settings;
+  settings.check_psd = true;
+  DenseQP qp = full_problem();
+  qp.P.setZero();
+  const SparseQP sparse = to_sparse(qp);
+  ASSERT_EQ(sparse.P.nonZeros(), 0);
+  EXPECT_NO_THROW(validate(sparse.view(), settings));
+}
+
 TEST(Validation, UnknownQPSolver) {
   Settings settings;
   settings.qp_solver = "no-such-solver";
