@@ -97,22 +97,27 @@ def solve_single_dense(layer, P, q, C, d, A, b, batch_axis: bool = False):
             z, lam, mu = np.full_like(z, np.nan), np.full_like(lam, np.nan), np.full_like(mu, np.nan)
     if batch_axis:
         z, lam, mu = z.reshape(1, -1), lam.reshape(1, -1), mu.reshape(1, -1)
-    tensors = (P, q, C, d, A, b)
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        z, lam, mu = _SingleDense.apply(engine, solution, arrays, (z, lam, mu), *tensors)
-    else:
-        z, lam, mu = torch.from_numpy(z), torch.from_numpy(lam), torch.from_numpy(mu)
-    return z, lam, mu, solution
+    if torch.is_grad_enabled():
+        # Only the inputs that need a gradient go through the autograd node:
+        # each argument costs apply() time, and constants (P, C, A of a
+        # projection layer) are the common case.
+        needs = tuple(i for i, t in enumerate((P, q, C, d, A, b)) if t is not None and t.requires_grad)
+        if needs:
+            tensors = (P, q, C, d, A, b)
+            z, lam, mu = _SingleDense.apply(engine, solution, arrays, (z, lam, mu), needs,
+                                            *(tensors[i] for i in needs))
+            return z, lam, mu, solution
+    return torch.from_numpy(z), torch.from_numpy(lam), torch.from_numpy(mu), solution
 
 
 class _SingleDense(torch.autograd.Function):
-    """Attaches the core's backward to an already solved single dense problem."""
+    """Attaches the core's backward to an already solved single dense problem;
+    ``needs`` are the positions in (P, q, C, d, A, b) of the tensors given."""
 
     @staticmethod
-    def forward(ctx, engine, solution, arrays, outputs, *tensors):
-        ctx.engine, ctx.solution, ctx.arrays = engine, solution, arrays
-        ctx.given = [t is not None for t in tensors]
-        return tuple(torch.from_numpy(x) for x in outputs)
+    def forward(ctx, engine, solution, arrays, outputs, needs, *tensors):
+        ctx.engine, ctx.solution, ctx.arrays, ctx.needs = engine, solution, arrays, needs
+        return torch.from_numpy(outputs[0]), torch.from_numpy(outputs[1]), torch.from_numpy(outputs[2])
 
     @staticmethod
     @once_differentiable
@@ -123,9 +128,7 @@ class _SingleDense(torch.autograd.Function):
             return np.zeros(size) if g is None else np.ascontiguousarray(g.numpy().reshape(-1), dtype=np.float64)
 
         if not ctx.solution.optimal:         # a failed solve (on_failure warn / nan): zero gradient
-            return (None, None, None, None, *(torch.zeros(a.shape, dtype=torch.float64) if given else None
-                                               for a, given in zip(arrays, ctx.given)))
+            return (None,) * 5 + tuple(torch.zeros(arrays[i].shape, dtype=torch.float64) for i in ctx.needs)
         grads = core_backward(ctx.engine.core.backward_dense, *arrays, ctx.solution, host(gz, arrays[1].shape[0]),
                               host(glam, arrays[5].shape[0]), host(gmu, arrays[3].shape[0]))
-        out = [torch.from_numpy(np.asarray(g)) if given else None for g, given in zip(grads, ctx.given)]
-        return (None, None, None, None, *out)
+        return (None,) * 5 + tuple(torch.from_numpy(np.asarray(grads[i])) for i in ctx.needs)

@@ -61,6 +61,38 @@ def test_single_path_equals_batch_path(shape, fast_calls):
     torch.testing.assert_close(fast[0].detach(), torch.tensor(qp["z"]), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("needs", ["q", "Cd", "PA", "b"])
+def test_fast_path_with_some_inputs_needing_gradients(needs, fast_calls):
+    # Only the tensors that require a gradient enter the autograd node: each
+    # must get the general path's gradient, the others none.
+    qp = make_qp(6, 4, 2, seed=12)
+    inputs = [torch.tensor(qp[k], requires_grad=k in needs) for k in "PqCdAb"]
+    layer = dqp.QPLayer()
+    fast = layer(*inputs)
+    slow = _general(layer, *inputs)
+    assert fast_calls == [True, False]
+    weights = [torch.full(o.shape, 0.5, dtype=torch.float64) for o in fast]
+    wanted = [t for t in inputs if t.requires_grad]
+    for ga, gb in zip(_grads(fast, wanted, weights), _grads(slow, wanted, weights)):
+        torch.testing.assert_close(ga, gb, rtol=1e-12, atol=1e-12)
+    assert all(t.grad is None for t in inputs)
+
+
+def test_fast_path_failed_solve_gives_zero_gradients_to_the_given_inputs(fast_calls):
+    # An infeasible problem with on_failure="warn": the outputs are the
+    # solver's and the gradient of every input that asked for one is zero.
+    P = torch.eye(2, dtype=torch.float64)
+    q = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    C = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+    d = torch.tensor([-1.0, -1.0], dtype=torch.float64, requires_grad=True)
+    layer = dqp.QPLayer(on_failure="warn")
+    with pytest.warns(RuntimeWarning):
+        z, _, _ = layer(P, q, C, d)
+    assert fast_calls == [True]
+    gq, gd = torch.autograd.grad(z.sum(), [q, d])
+    assert torch.count_nonzero(gq) == 0 and torch.count_nonzero(gd) == 0
+
+
 def test_seed_layer_keeps_the_leading_axis_on_the_fast_path():
     qp = make_qp(4, 3, 1, seed=3)
     P, q, C, d, A, b = tensors(qp)
