@@ -57,6 +57,16 @@ std::vector<SparseGradients> backward_batch(const Layer& layer,
                                             const BatchRows& dz, const BatchRows& dlam,
                                             const BatchRows& dmu, const BatchOptions& options = {});
 
+// The same, streaming: sink(i, gradients) is called on the worker thread that
+// computed problem i's gradients (concurrently for different i), so a caller
+// can write them straight into its own output without a second pass over
+// the batch. The solutions are passed by pointer (no copies).
+using DenseGradientSink = std::function<void(Index, DenseGradients&&)>;
+void backward_batch(const Layer& layer, const std::vector<DenseProblem>& problems,
+                    const std::vector<const Solution*>& solutions, const BatchRows& dz,
+                    const BatchRows& dlam, const BatchRows& dmu, const BatchOptions& options,
+                    const DenseGradientSink& sink);
+
 // Runs body(i) for i in [0, count) on up to `threads` threads (0: all).
 // Rethrows the first exception a call raised.
 void parallel_for(Index count, int threads, const std::function<void(Index)>& body);

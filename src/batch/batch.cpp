@@ -63,31 +63,44 @@ void check_rows(const BatchRows& rows, std::size_t count, Index width, const cha
                                 ")");
 }
 
-template <class Gradients, class Problem>
-std::vector<Gradients> backward_batch_impl(const Layer& layer, const std::vector<Problem>& problems,
-                                           const std::vector<Solution>& solutions,
-                                           const BatchRows& dz, const BatchRows& dlam,
-                                           const BatchRows& dmu, const BatchOptions& options,
-                                           Gradients (*zero)(const Problem&)) {
-  if (solutions.size() != problems.size())
-    throw std::invalid_argument("backward_batch: " + std::to_string(solutions.size()) +
+// Problem i's gradients go to sink(i, ...) on the thread that computed them.
+template <class Gradients, class Problem, class SolutionAt, class Sink>
+void backward_batch_impl(const Layer& layer, const std::vector<Problem>& problems,
+                         std::size_t solution_count, SolutionAt&& solution_at, const BatchRows& dz,
+                         const BatchRows& dlam, const BatchRows& dmu, const BatchOptions& options,
+                         Gradients (*zero)(const Problem&), Sink&& sink) {
+  if (solution_count != problems.size())
+    throw std::invalid_argument("backward_batch: " + std::to_string(solution_count) +
                                 " solutions for " + std::to_string(problems.size()) + " problems");
-  std::vector<Gradients> gradients(problems.size());
-  if (problems.empty()) return gradients;
+  if (problems.empty()) return;
   const Problem& first = problems[0];
   check_rows(dz, problems.size(), first.n(), "dz", false);
   check_rows(dlam, problems.size(), first.p(), "dlam", true);
   check_rows(dmu, problems.size(), first.m(), "dmu", true);
   for_each_problem(static_cast<Index>(problems.size()), options.threads, [&](Index i) {
-    if (!solutions[i].differentiable()) {
-      gradients[i] = zero(problems[i]);
+    const Solution& solution = solution_at(i);
+    if (!solution.differentiable()) {
+      sink(i, zero(problems[i]));
       return;
     }
     const Vector z_row = dz.row(i).transpose();
     const Vector lam_row = dlam.cols() ? Vector(dlam.row(i).transpose()) : Vector();
     const Vector mu_row = dmu.cols() ? Vector(dmu.row(i).transpose()) : Vector();
-    gradients[i] = layer.backward(problems[i], solutions[i], z_row, lam_row, mu_row);
+    sink(i, layer.backward(problems[i], solution, z_row, lam_row, mu_row));
   });
+}
+
+template <class Gradients, class Problem>
+std::vector<Gradients> backward_batch_collect(const Layer& layer,
+                                              const std::vector<Problem>& problems,
+                                              const std::vector<Solution>& solutions,
+                                              const BatchRows& dz, const BatchRows& dlam,
+                                              const BatchRows& dmu, const BatchOptions& options,
+                                              Gradients (*zero)(const Problem&)) {
+  std::vector<Gradients> gradients(problems.size());
+  backward_batch_impl(
+      layer, problems, solutions.size(), [&](Index i) -> const Solution& { return solutions[i]; },
+      dz, dlam, dmu, options, zero, [&](Index i, Gradients&& g) { gradients[i] = std::move(g); });
   return gradients;
 }
 
@@ -138,8 +151,21 @@ std::vector<DenseGradients> backward_batch(const Layer& layer,
                                            const std::vector<Solution>& solutions,
                                            const BatchRows& dz, const BatchRows& dlam,
                                            const BatchRows& dmu, const BatchOptions& options) {
-  return backward_batch_impl<DenseGradients>(layer, problems, solutions, dz, dlam, dmu, options,
-                                             zero_dense);
+  return backward_batch_collect<DenseGradients>(layer, problems, solutions, dz, dlam, dmu, options,
+                                                zero_dense);
+}
+
+void backward_batch(const Layer& layer, const std::vector<DenseProblem>& problems,
+                    const std::vector<const Solution*>& solutions, const BatchRows& dz,
+                    const BatchRows& dlam, const BatchRows& dmu, const BatchOptions& options,
+                    const DenseGradientSink& sink) {
+  backward_batch_impl(
+      layer, problems, solutions.size(),
+      [&](Index i) -> const Solution& {
+        if (solutions[i] == nullptr) throw std::invalid_argument("the solution is missing (null)");
+        return *solutions[i];
+      },
+      dz, dlam, dmu, options, zero_dense, sink);
 }
 
 std::vector<SparseGradients> backward_batch(const Layer& layer,
@@ -147,8 +173,8 @@ std::vector<SparseGradients> backward_batch(const Layer& layer,
                                             const std::vector<Solution>& solutions,
                                             const BatchRows& dz, const BatchRows& dlam,
                                             const BatchRows& dmu, const BatchOptions& options) {
-  return backward_batch_impl<SparseGradients>(layer, problems, solutions, dz, dlam, dmu, options,
-                                              zero_sparse);
+  return backward_batch_collect<SparseGradients>(layer, problems, solutions, dz, dlam, dmu,
+                                                 options, zero_sparse);
 }
 
 }  // namespace dqp

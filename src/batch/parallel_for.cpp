@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -19,15 +20,32 @@ namespace dqp {
 // microseconds. Either way problems are handed out one at a time (their
 // solve times differ by orders of magnitude), and the first exception a
 // problem raises is rethrown here once every thread is done.
+//
+// A batch of tiny problems can take less time than waking a second thread
+// (tens of microseconds, milliseconds on a loaded machine): the first problem
+// runs on the calling thread and is timed, and the rest go to the pool only
+// when they are worth it.
+constexpr double kWorthParallelSeconds = 100e-6;
+
 void parallel_for(Index count, int threads, const std::function<void(Index)>& body) {
   if (count <= 0) return;
   const int hardware = std::max(1u, std::thread::hardware_concurrency());
-  const Index workers = std::min<Index>(count, threads <= 0 ? hardware : threads);
+  Index workers = std::min<Index>(count, threads <= 0 ? hardware : threads);
+  Index first = 0;
+  if (workers > 1) {
+    const auto start = std::chrono::steady_clock::now();
+    body(0);
+    first = 1;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (seconds * static_cast<double>(count - 1) < kWorthParallelSeconds) workers = 1;
+    workers = std::min<Index>(workers, count - 1);
+  }
   if (workers <= 1) {
-    for (Index i = 0; i < count; ++i) body(i);
+    for (Index i = first; i < count; ++i) body(i);
     return;
   }
-  std::atomic<Index> next{0};
+  std::atomic<Index> next{first};
   std::exception_ptr failure;
   std::mutex failure_mutex;
   auto work = [&] {

@@ -9,6 +9,7 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <array>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -143,6 +144,40 @@ RowMatrix gather(std::size_t count, bool batched, Index rows, Index cols, Get&& 
   return out;
 }
 
+// The gradient of one dense parameter, filled problem by problem from the
+// workers: a batched parameter's rows in place, a shared one's per-problem
+// terms kept for an ordered sum.
+class GradientOutput {
+ public:
+  GradientOutput(const Param& param, Index count)
+      : batched_(param.batched), rows_(param.rows) {
+    if (batched_) {
+      stacked_.resize(count * param.rows, param.cols);
+    } else {
+      terms_.resize(count);
+      sum_ = RowMatrix::Zero(param.rows, param.cols);
+    }
+  }
+  template <class Block>
+  void put(Index i, const Block& gradient) {
+    if (batched_)
+      stacked_.middleRows(i * rows_, rows_) = gradient;
+    else
+      terms_[i] = gradient;
+  }
+  RowMatrix result() {
+    if (batched_) return std::move(stacked_);
+    for (const RowMatrix& term : terms_) sum_ += term;
+    return std::move(sum_);
+  }
+
+ private:
+  bool batched_;
+  Index rows_;
+  RowMatrix stacked_, sum_;
+  std::vector<RowMatrix> terms_;
+};
+
 // Sparse values: a list of per-problem vectors, or one summed vector.
 nb::object gather_values(const std::vector<SparseGradients>& g, bool batched,
                          Vector SparseGradients::*member) {
@@ -186,17 +221,24 @@ void expose_batch(nb::module_& m) {
           nb::gil_scoped_release release;
           const Index size = static_cast<Index>(solutions_in.size());
           const DenseBatch batch = dense_batch(P, q, C, d, A, b, size);
-          const auto g = backward_batch(layer, batch.problems(), copy_solutions(solutions_in), dz,
-                                        dlam, dmu, {threads, false});
-          const std::size_t count = g.size();
-          auto out = std::make_tuple(
-              gather(count, batch.P.batched, batch.P.rows, batch.P.cols, [&](std::size_t i) { return g[i].P; }),
-              gather(count, batch.q.batched, 1, batch.q.cols, [&](std::size_t i) { return g[i].q.transpose(); }),
-              gather(count, batch.C.batched, batch.C.rows, batch.C.cols, [&](std::size_t i) { return g[i].C; }),
-              gather(count, batch.d.batched, 1, batch.d.cols, [&](std::size_t i) { return g[i].d.transpose(); }),
-              gather(count, batch.A.batched, batch.A.rows, batch.A.cols, [&](std::size_t i) { return g[i].A; }),
-              gather(count, batch.b.batched, 1, batch.b.cols, [&](std::size_t i) { return g[i].b.transpose(); }));
-          return out;
+          // Batched parameters: each worker writes its problem's rows in place.
+          // Shared ones: kept per problem and summed in batch order afterwards
+          // (the same sum whatever the thread count).
+          std::array<GradientOutput, 6> out = {
+              GradientOutput(batch.P, size), GradientOutput(batch.q, size),
+              GradientOutput(batch.C, size), GradientOutput(batch.d, size),
+              GradientOutput(batch.A, size), GradientOutput(batch.b, size)};
+          backward_batch(layer, batch.problems(), solutions_in, dz, dlam, dmu, {threads, false},
+                         [&](Index i, DenseGradients&& g) {
+                           out[0].put(i, g.P);
+                           out[1].put(i, g.q.transpose());
+                           out[2].put(i, g.C);
+                           out[3].put(i, g.d.transpose());
+                           out[4].put(i, g.A);
+                           out[5].put(i, g.b.transpose());
+                         });
+          return std::make_tuple(out[0].result(), out[1].result(), out[2].result(),
+                                 out[3].result(), out[4].result(), out[5].result());
         },
         nb::arg("layer"), nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"),
         nb::arg("b"), nb::arg("solutions"), nb::arg("dz"), nb::arg("dlam"), nb::arg("dmu"),

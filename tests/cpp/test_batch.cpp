@@ -1,6 +1,11 @@
 // Batches: forward_batch / backward_batch give what one Layer call per problem
 // gives, with or without shared factorizations, on several threads.
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -154,6 +159,65 @@ TEST(Batch, BadInputNamesProblemAndArgument) {
     backward_batch(layer, fine, solutions, RowMatrix::Ones(2, 3), RowMatrix(2, 0), RowMatrix(2, 0));
   });
   EXPECT_NE(shape.find("dz"), std::string::npos) << shape;
+}
+
+// The streaming backward hands each problem's gradients to the sink exactly
+// once, equal to the collected ones; a null solution is refused.
+TEST(Batch, StreamingBackwardMatchesCollected) {
+  std::mt19937 rng(205);
+  std::vector<DenseQP> storage;
+  for (Index i = 0; i < kBatch; ++i) storage.push_back(random_qp(rng, {6, 1, 2, 5, 1.0}).qp);
+  std::vector<DenseProblem> problems;
+  for (const DenseQP& qp : storage) problems.push_back(qp.view());
+  const Layer layer;
+  const auto solutions = forward_batch(layer, problems, two_threads(false));
+  const RowMatrix dz = RowMatrix::Random(kBatch, 6);
+  const auto collected = backward_batch(layer, problems, solutions, dz, RowMatrix(kBatch, 0),
+                                        RowMatrix(kBatch, 0), two_threads(false));
+  std::vector<const Solution*> pointers;
+  for (const Solution& s : solutions) pointers.push_back(&s);
+  std::vector<DenseGradients> streamed(kBatch);
+  std::vector<int> calls(kBatch, 0);
+  std::mutex mutex;
+  backward_batch(layer, problems, pointers, dz, RowMatrix(kBatch, 0), RowMatrix(kBatch, 0),
+                 two_threads(false), [&](Index i, DenseGradients&& g) {
+                   std::lock_guard<std::mutex> lock(mutex);
+                   ++calls[i];
+                   streamed[i] = std::move(g);
+                 });
+  for (Index i = 0; i < kBatch; ++i) {
+    SCOPED_TRACE("problem " + std::to_string(i));
+    EXPECT_EQ(calls[i], 1);
+    EXPECT_EQ(streamed[i].P, collected[i].P);
+    EXPECT_EQ(streamed[i].C, collected[i].C);
+    EXPECT_EQ(streamed[i].q, collected[i].q);
+    EXPECT_EQ(streamed[i].d, collected[i].d);
+  }
+  pointers[3] = nullptr;
+  EXPECT_THROW(backward_batch(layer, problems, pointers, dz, RowMatrix(kBatch, 0),
+                              RowMatrix(kBatch, 0), two_threads(false),
+                              [](Index, DenseGradients&&) {}),
+               std::invalid_argument);
+}
+
+// parallel_for visits every index once, whether the work is tiny (kept on
+// the calling thread) or long enough for the pool, and rethrows a failure.
+TEST(Batch, ParallelForVisitsEveryIndexOnce) {
+  for (const int sleep_us : {0, 200}) {
+    SCOPED_TRACE("work per index (us): " + std::to_string(sleep_us));
+    std::vector<std::atomic<int>> visits(50);
+    parallel_for(50, 2, [&](Index i) {
+      if (sleep_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+      ++visits[i];
+    });
+    for (Index i = 0; i < 50; ++i) EXPECT_EQ(visits[i].load(), 1) << "index " << i;
+  }
+  EXPECT_THROW(parallel_for(20, 2,
+                            [](Index i) {
+                              std::this_thread::sleep_for(std::chrono::microseconds(50));
+                              if (i == 7) throw std::runtime_error("seven");
+                            }),
+               std::runtime_error);
 }
 
 }  // namespace
