@@ -48,10 +48,10 @@ def _host(t) -> Optional[np.ndarray]:
         return entry[3]
     if type(t) is not torch.Tensor and not isinstance(t, torch.Tensor):
         return None
-    if t.dtype is not torch.float64 or t.layout is not torch.strided:
+    if t.dtype is not torch.float64 or t.layout is not torch.strided or not t.is_cpu:
         return None
     try:
-        view = t.detach().numpy()       # raises for CUDA / meta tensors
+        view = t.numpy(force=True)      # a view (a CPU float64 tensor has no conj/neg bit)
     except (TypeError, RuntimeError):
         return None
     # Only small constants: the saving matters for tiny problems, and an
@@ -101,11 +101,11 @@ def solve_single_dense(layer, P, q, C, d, A, b, batch_axis: bool = False):
         # Only the inputs that need a gradient go through the autograd node:
         # each argument costs apply() time, and constants (P, C, A of a
         # projection layer) are the common case.
-        needs = tuple(i for i, t in enumerate((P, q, C, d, A, b)) if t is not None and t.requires_grad)
+        tensors = (P, q, C, d, A, b)
+        needs = [i for i in range(6) if tensors[i] is not None and tensors[i].requires_grad]
         if needs:
-            tensors = (P, q, C, d, A, b)
             z, lam, mu = _SingleDense.apply(engine, solution, arrays, (z, lam, mu), needs,
-                                            *(tensors[i] for i in needs))
+                                            *[tensors[i] for i in needs])
             return z, lam, mu, solution
     return torch.from_numpy(z), torch.from_numpy(lam), torch.from_numpy(mu), solution
 

@@ -2,7 +2,10 @@
 // forward pass (polish, dual recovery) and the backward pass (its fallback).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,7 +28,8 @@ inline bool is_sparse(const SparseProblem&) { return true; }
 // third of LU's flops when P is positive definite: the active-set step of
 // an n = 50 problem of the batch benchmark takes 35 µs against 48); it
 // refuses a semidefinite P or an inaccurate solve, and LU takes over.
-inline std::vector<std::string> factorization_chain(const std::string& requested, bool sparse) {
+inline std::vector<std::string> build_factorization_chain(const std::string& requested,
+                                                          bool sparse) {
   const std::string name = resolve_linear_solver_name(requested);
   const std::string first = name != "auto" ? name : sparse ? "sparse_ldlt" : "schur_llt";
   const LinearSolverInfo info = make_linear_solver(first)->info();
@@ -54,6 +58,22 @@ inline std::vector<std::string> factorization_chain(const std::string& requested
   for (const std::string& next : fallbacks)
     if (first != next) chain.push_back(next);
   return chain;
+}
+
+// The chain depends only on the setting and the storage, but building it
+// consults the registries (a microsecond, on every factorization of a tiny
+// problem): built once per (setting, storage) and kept. An unknown name
+// throws and is not kept.
+inline const std::vector<std::string>& factorization_chain(const std::string& requested,
+                                                           bool sparse) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, bool>, std::vector<std::string>> chains;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = chains.find({requested, sparse});
+  if (it == chains.end())
+    it = chains.emplace(std::make_pair(requested, sparse),
+                        build_factorization_chain(requested, sparse)).first;
+  return it->second;
 }
 
 // K x for the unscaled K = [[P, Ãᵀ], [Ã, 0]].
@@ -93,8 +113,7 @@ std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vec
                                                const Vector& scale, const Settings& settings,
                                                bool force_least_squares) {
   auto K = assemble_kkt(qp, active, scale);
-  std::vector<std::string> chain = factorization_chain(settings.lin_solver, is_sparse(qp));
-  if (force_least_squares) chain.erase(chain.begin(), chain.end() - 1);
+  const std::vector<std::string>& chain = factorization_chain(settings.lin_solver, is_sparse(qp));
   if (!force_least_squares) {
     kkt::EliminatedFactorization eliminated =
         kkt::factor_with_bounds_eliminated(K, qp.n(), chain);
@@ -103,7 +122,9 @@ std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vec
                                           std::move(eliminated.factorization), eliminated.solver,
                                           false, kkt_product(K));
   }
-  for (const std::string& name : chain) {
+  // Forced: the chain's last solver, its least-squares one.
+  for (auto it = force_least_squares ? chain.end() - 1 : chain.begin(); it != chain.end(); ++it) {
+    const std::string& name = *it;
     const auto solver = make_linear_solver(name);
     auto factor = solver->factorize_kkt(K, qp.n());
     if (factor)
