@@ -33,7 +33,7 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "max_iter": 10000,
     "fallback_solvers": None,     # native solvers tried in order when qp_solver fails
     "time_limit": None,           # seconds per forward solve (native solvers that take one)
-    "n_threads": None,            # batch threads; None: n_cpu if omp_parallel else 1
+    "n_threads": None,            # batch threads; None: n_cpu with omp_parallel, else every core
 }
 
 DEFAULTS = {**SEED_DEFAULTS, **EXTRA_DEFAULTS}

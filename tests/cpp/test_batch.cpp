@@ -56,6 +56,20 @@ SharedBatch<QP> make_batch(const QP& base, std::mt19937& rng) {
   return batch;
 }
 
+// kBatch random problems, each with its own matrices (n = 6, p = 1, m = 5,
+// two rows active).
+std::vector<DenseQP> distinct_problems(std::mt19937& rng) {
+  std::vector<DenseQP> storage;
+  for (Index i = 0; i < kBatch; ++i) storage.push_back(random_qp(rng, {6, 1, 2, 5, 1.0}).qp);
+  return storage;
+}
+
+std::vector<DenseProblem> views_of(const std::vector<DenseQP>& storage) {
+  std::vector<DenseProblem> problems;
+  for (const DenseQP& qp : storage) problems.push_back(qp.view());
+  return problems;
+}
+
 BatchOptions two_threads(bool share) {
   BatchOptions options;
   options.threads = 2;
@@ -112,10 +126,8 @@ TEST(Batch, SharedMatricesSparse) {
 // Different matrices per problem: nothing may be shared between them.
 TEST(Batch, DistinctMatricesDense) {
   std::mt19937 rng(203);
-  std::vector<DenseQP> storage;
-  for (Index i = 0; i < kBatch; ++i) storage.push_back(random_qp(rng, {6, 1, 2, 5, 1.0}).qp);
-  std::vector<DenseProblem> problems;
-  for (const DenseQP& qp : storage) problems.push_back(qp.view());
+  const std::vector<DenseQP> storage = distinct_problems(rng);
+  const std::vector<DenseProblem> problems = views_of(storage);
   expect_batch_matches_single(problems);
 }
 
@@ -165,10 +177,8 @@ TEST(Batch, BadInputNamesProblemAndArgument) {
 // once, equal to the collected ones; a null solution is refused.
 TEST(Batch, StreamingBackwardMatchesCollected) {
   std::mt19937 rng(205);
-  std::vector<DenseQP> storage;
-  for (Index i = 0; i < kBatch; ++i) storage.push_back(random_qp(rng, {6, 1, 2, 5, 1.0}).qp);
-  std::vector<DenseProblem> problems;
-  for (const DenseQP& qp : storage) problems.push_back(qp.view());
+  const std::vector<DenseQP> storage = distinct_problems(rng);
+  const std::vector<DenseProblem> problems = views_of(storage);
   const Layer layer;
   const auto solutions = forward_batch(layer, problems, two_threads(false));
   const RowMatrix dz = RowMatrix::Random(kBatch, 6);
