@@ -3,8 +3,9 @@
 # Run scripts/setup.sh once first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/ccache.sh
 
-cmake -S . -B build/cpp-tests -DDQP_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build/cpp-tests -DDQP_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release "${DQP_CMAKE_LAUNCHER[@]}" >/dev/null
 cmake --build build/cpp-tests -j"$(nproc)"
 ctest --test-dir build/cpp-tests --output-on-failure -j"$(nproc)"
 
