@@ -169,6 +169,41 @@ def make(impl: str, qp: dict, storage: str, B: int, lin_solver: str):
     raise SystemExit(f"unknown implementation {impl}")
 
 
+def time_calls(run, qp: dict, repeats: int, budget: float, slow: float, timeout: float) -> dict:
+    """Forward and forward + backward times of `run` on the saved vectors (see the module docstring for the
+    rules), with z, ∂L/∂q and the warm-up times of the first call."""
+    B = qp["q"].shape[0]
+    vectors = [torch.from_numpy(qp[key][0] if B == 1 else qp[key]) for key in ("q", "d", "b")]
+    weights = torch.from_numpy(qp["w"]).reshape(B, -1)
+
+    forward, total, first = [], [], None
+    started = None
+    for call in range(repeats + 1):  # call 0 warms up
+        leaves = [v.clone().requires_grad_(True) for v in vectors]
+        t0 = time.perf_counter()
+        z = run(*leaves)
+        t1 = time.perf_counter()
+        (z.reshape(B, -1) * weights).sum().backward()
+        t2 = time.perf_counter()
+        if call == 0:
+            first = {"z": z.detach().reshape(B, -1).numpy().tolist(),
+                     "grad_q": leaves[0].grad.reshape(B, -1).numpy().tolist(),
+                     "warmup": [t1 - t0, t2 - t0]}
+            if t2 - t0 > timeout:
+                first["error"] = f"timeout: one call took {t2 - t0:.0f} s > {timeout:g} s"
+            if t2 - t0 >= slow:
+                forward.append(t1 - t0)
+                total.append(t2 - t0)
+                break
+            started = time.perf_counter()
+            continue
+        forward.append(t1 - t0)
+        total.append(t2 - t0)
+        if time.perf_counter() - started + (t2 - t0) > budget:  # the next call would overrun the budget
+            break
+    return {"forward": forward, "total": total, **first}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("impl")
@@ -185,35 +220,8 @@ def main() -> None:
     qp = load(args.input)
     B = qp["q"].shape[0]
     run, info = make(args.impl, qp, args.storage, B, args.lin_solver)
-    vectors = [torch.from_numpy(qp[key][0] if B == 1 else qp[key]) for key in ("q", "d", "b")]
-    weights = torch.from_numpy(qp["w"]).reshape(B, -1)
-
-    forward, total, first = [], [], None
-    started = None
-    for call in range(args.repeats + 1):  # call 0 warms up
-        leaves = [v.clone().requires_grad_(True) for v in vectors]
-        t0 = time.perf_counter()
-        z = run(*leaves)
-        t1 = time.perf_counter()
-        (z.reshape(B, -1) * weights).sum().backward()
-        t2 = time.perf_counter()
-        if call == 0:
-            first = {"z": z.detach().reshape(B, -1).numpy().tolist(),
-                     "grad_q": leaves[0].grad.reshape(B, -1).numpy().tolist(),
-                     "warmup": [t1 - t0, t2 - t0]}
-            if t2 - t0 > args.timeout:
-                first["error"] = f"timeout: one call took {t2 - t0:.0f} s > {args.timeout:g} s"
-            if t2 - t0 >= args.slow:
-                forward.append(t1 - t0)
-                total.append(t2 - t0)
-                break
-            started = time.perf_counter()
-            continue
-        forward.append(t1 - t0)
-        total.append(t2 - t0)
-        if time.perf_counter() - started + (t2 - t0) > args.budget:  # the next call would overrun the budget
-            break
-    result = {"impl": args.impl, "storage": args.storage, "forward": forward, "total": total, **first}
+    result = {"impl": args.impl, "storage": args.storage, **time_calls(run, qp, args.repeats, args.budget, args.slow,
+                                                                            args.timeout)}
     if info is not None:
         result["info"] = info()
     with open(args.output, "w") as handle:
