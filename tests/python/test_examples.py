@@ -77,3 +77,33 @@ def test_mpc_imitation_halves_the_loss(tmp_path):
     assert result["last_loss"] <= 0.5 * result["first_loss"]
     assert result["gap_learned"] < result["gap_start"]
     assert (tmp_path / "mpc_imitation.png").exists() and (tmp_path / "mpc_imitation.csv").exists()
+
+
+def test_geometry_flips_fewer_triangles(tmp_path):
+    result = load("geometry/train.py").main(["--quick", "--out", str(tmp_path)])
+    assert result["flipped_first"] > 0
+    assert result["flipped_last"] < result["flipped_first"]
+    assert result["loss_last"] < result["loss_first"]
+    assert (tmp_path / "geometry_before_after.png").exists() and (tmp_path / "geometry.csv").exists()
+
+
+def test_mesh_laplacian_values_match_the_dense_laplacian():
+    mesh = load("geometry/mesh.py")
+    import numpy as np
+    import torch
+
+    vertices, triangles = mesh.triangulated_grid(4)
+    edge_list = mesh.edges(triangles)
+    pattern = mesh.LaplacianPattern(len(vertices), edge_list)
+    w = torch.rand(len(edge_list), dtype=torch.float64)
+    L = np.zeros((len(vertices), len(vertices)))
+    for (i, j), weight in zip(edge_list, w.numpy()):
+        L[i, j] -= weight
+        L[j, i] -= weight
+        L[i, i] += weight
+        L[j, j] += weight
+    expected = np.kron(np.eye(2), L)
+    assert np.allclose(pattern.matrix(w).to_dense().numpy(), expected)
+    areas = mesh.signed_areas(torch.from_numpy(vertices), torch.from_numpy(triangles))
+    assert (areas > 0).all()
+    assert float(areas.sum()) == pytest.approx(1.0)
