@@ -102,8 +102,16 @@ class Engine:
 
     def _bridge_solve(self, sparse: bool, data, warm):
         P, q, C, d, A, b = data
+        if np.isneginf(d).any():        # the core reports it: no solver needs to run
+            return (np.zeros(q.shape[0]), np.zeros(b.shape[0]), np.zeros(d.shape[0]), False,
+                    _core.Status.primal_infeasible, None)
         if sparse:
             P, C, A = (_bridge.as_scipy_csc(*matrix) for matrix in (P, C, A))
+        # Rows with d_i = +inf never bind: the solver does not see them, their duals are zero.
+        bounded = np.isfinite(d)
+        m_full = d.shape[0]
+        if not bounded.all():
+            C, d = C[np.flatnonzero(bounded)], d[bounded]
         scale_C = scale_A = None
         if self.settings["normalize_constraints"]:
             # Same scaling as the core's native path: unit rows, duals rescaled.
@@ -119,6 +127,10 @@ class Engine:
             initvals=initvals)
         if scale_C is not None and has_duals:
             mu, lam = mu * scale_C, lam * scale_A
+        if not bounded.all():
+            full = np.zeros(m_full) if has_duals else np.full(m_full, np.nan)
+            full[bounded] = mu
+            mu = full
         return z, lam, mu, has_duals, status, message
 
 

@@ -8,8 +8,8 @@ over. The core's Solution objects, which own the KKT factorizations, stay in
 """
 from __future__ import annotations
 
-import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Optional
 
 import numpy as np
@@ -17,6 +17,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ._inputs import NAMES, Spec
+from ._warnings import warn
 
 MATRICES = ("P", "C", "A")
 
@@ -96,55 +97,174 @@ def _forward(engine, spec: Spec, data: tuple, threads: int, warm):
 
 
 class QPFunction(torch.autograd.Function):
-    """z, lam, mu = QPFunction.apply(engine, spec, options, *tensors); shapes (B, n), (B, p), (B, m)."""
+    """z, lam, mu = QPFunction.apply(engine, spec, options, *tensors); shapes (B, n), (B, p), (B, m).
+
+    A failed element (a solve that is not optimal, or with on_failure other
+    than "raise" an element whose inputs hold NaN or Inf) gets NaN outputs and
+    zero gradients; ``options["ok"]`` receives the per-element success list.
+    """
 
     @staticmethod
     def forward(ctx, engine, spec: Spec, options: dict, *tensors):
         data = batch_data(spec, tensors)
-        solutions, messages, Z, Lam, Mu = _forward(engine, spec, data, options["threads"], options.get("warm"))
-        failed = [i for i, s in enumerate(solutions) if not s.optimal]
-        for i in failed:
-            _report_failure(engine, options["on_failure"], i, solutions[i].status, messages[i], spec.batch)
-        if failed and options["on_failure"] == "nan":
+        on_failure = options["on_failure"]
+        invalid = {} if on_failure == "raise" else invalid_elements(spec, tensors)
+        good = [i for i in range(spec.size) if i not in invalid]
+        if not invalid:
+            solutions, messages, Z, Lam, Mu = _forward(engine, spec, data, options["threads"], options.get("warm"))
+            sub_spec, sub_data = spec, data
+        else:           # solve the valid elements only; the others stay NaN
+            Z, Lam, Mu = (np.full((spec.size, width), np.nan) for width in (spec.n, spec.p, spec.m))
+            solutions, messages = [None] * spec.size, [None] * spec.size
+            sub_spec, sub_data = subset(spec, data, good)
+            if good:
+                sub_solutions, sub_messages, Zg, Lamg, Mug = _forward(
+                    engine, sub_spec, sub_data, options["threads"], _subset_list(options.get("warm"), good))
+                Z[good], Lam[good], Mu[good] = Zg, Lamg, Mug
+                for j, i in enumerate(good):
+                    solutions[i], messages[i] = sub_solutions[j], sub_messages[j]
+        for i in good:
+            if not solutions[i].optimal and messages[i] is None:
+                messages[i] = minus_infinity_message(element(spec, data, i)[3])
+        failures = [(i, "invalid_input", invalid[i]) if i in invalid else (i, solutions[i].status, messages[i])
+                    for i in range(spec.size) if i in invalid or not solutions[i].optimal]
+        if failures:
+            _report_failures(engine, on_failure, failures, spec.batch)
+            failed = [i for i, _, _ in failures]
             Z[failed], Lam[failed], Mu[failed] = np.nan, np.nan, np.nan
-        ctx.engine, ctx.spec, ctx.data, ctx.solutions = engine, spec, data, solutions
+        ok = [i not in invalid and solutions[i].optimal for i in range(spec.size)]
+        ctx.engine, ctx.spec, ctx.data, ctx.solutions = engine, sub_spec, sub_data, [solutions[i] for i in good]
+        ctx.good, ctx.size, ctx.ok = good, spec.size, ok
         ctx.threads = options["threads"]
         ctx.shapes = [t.shape for t in tensors]
-        options["solutions"] = solutions
+        ctx.batched = [spec.batched[name] for name in NAMES for _ in range(spec.counts[name])]
+        options["solutions"], options["ok"] = solutions, ok
+        options["statuses"] = ["invalid_input" if i in invalid else solutions[i].status for i in range(spec.size)]
         return torch.from_numpy(Z), torch.from_numpy(Lam), torch.from_numpy(Mu)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, gz, glam, gmu):
-        spec = ctx.spec
+        spec, good = ctx.spec, ctx.good
+        if not good:
+            return (None, None, None, *(torch.zeros(shape, dtype=torch.float64) for shape in ctx.shapes))
+        # Failed elements pass no gradient, whatever arrives (NaN outputs
+        # make NaN incoming gradients unless the loss masks them).
+        failed = [j for j, i in enumerate(good) if not ctx.ok[i]]
 
         def rows(g, width):
             if g is None:
                 return np.zeros((spec.size, width))
-            return np.ascontiguousarray(g.detach().numpy(), dtype=np.float64)
+            out = np.ascontiguousarray(g.detach().numpy()[good], dtype=np.float64)
+            out[failed] = 0.0
+            return out
 
         grads = core_backward(ctx.engine.backward_batch, spec.sparse, ctx.data, ctx.solutions, rows(gz, spec.n),
                               rows(glam, spec.p), rows(gmu, spec.m), ctx.threads)
         out, position = [], 0
+        everyone = len(good) == ctx.size
         for name, grad in zip(NAMES, grads):
             count = spec.counts[name]
             shapes = ctx.shapes[position:position + count]
+            batched = ctx.batched[position]
             position += count
-            if isinstance(grad, list):          # batched sparse values: one tensor each
-                out.extend(torch.from_numpy(g) for g in grad)
+            if isinstance(grad, list) or (batched and spec.sparse and name in MATRICES):
+                # Batched sparse values: one tensor each (a sub-batch of one
+                # comes back as a single array, like a shared matrix).
+                per_element = grad if isinstance(grad, list) else [grad]
+                full = [torch.zeros(shape, dtype=torch.float64) for shape in shapes]
+                for j, i in enumerate(good):
+                    full[i] = torch.from_numpy(np.asarray(per_element[j]))
+                out.extend(full)
+            elif batched and not everyone:
+                full = torch.zeros(shapes[0], dtype=torch.float64)
+                full[good] = torch.from_numpy(np.asarray(grad)).reshape((len(good),) + tuple(shapes[0][1:]))
+                out.append(full)
             else:
                 out.append(torch.from_numpy(np.asarray(grad)).reshape(shapes[0]))
         return (None, None, None, *out)
 
 
-def _report_failure(engine, on_failure: str, index: int, status: str, message: Optional[str],
-                    batch: Optional[int]) -> None:
+def invalid_elements(spec: Spec, tensors) -> dict:
+    """{element: reason} for the elements whose inputs hold values the core
+    rejects: NaN or Inf, except +-inf in d (a row that is never active, or
+    one that can never hold). A shared input makes every element invalid."""
+    bad: dict = {}
+    position = 0
+    for name in NAMES:
+        count = spec.counts[name]
+        items = tensors[position:position + count]
+        position += count
+        if spec.sparse and name in MATRICES and len(items) > 1:          # batched sparse values
+            flags = [bool(_not_finite(t, name).any()) for t in items]
+        else:
+            t = items[0]
+            if t.numel() == 0:
+                continue
+            flag = _not_finite(t, name)
+            flags = flag.reshape(spec.size, -1).any(dim=1).tolist() if spec.batched[name] else \
+                [bool(flag.any())] * spec.size
+        for i, flagged in enumerate(flags):
+            if flagged and i not in bad:
+                bad[i] = f"{name} contains NaN" + ("" if name == "d" else " or Inf")
+    return bad
+
+
+def _not_finite(t: torch.Tensor, name: str) -> torch.Tensor:
+    return torch.isnan(t) if name == "d" else ~torch.isfinite(t)
+
+
+def subset(spec: Spec, data: tuple, keep: list) -> tuple:
+    """The spec and batch data of the elements ``keep``; shared inputs stay shared."""
+    sub = replace(spec, batch=len(keep))
+    out = []
+    for name, value in zip(NAMES, data):
+        if not spec.batched[name]:
+            out.append(value)
+        elif isinstance(value, list):
+            out.append([value[i] for i in keep])
+        else:
+            out.append(np.ascontiguousarray(value[keep]))
+    if spec.sparse:
+        sub.patterns = {name: ([patterns[i] for i in keep] if isinstance(patterns, list) else patterns)
+                        for name, patterns in spec.patterns.items()}
+    return sub, tuple(out)
+
+
+def _subset_list(values, keep):
+    if values is None:
+        return None
+    chosen = [values[i] for i in keep]
+    return None if any(v is None for v in chosen) else chosen
+
+
+def minus_infinity_message(d: np.ndarray) -> Optional[str]:
+    """Why a problem with d_i = -inf is infeasible, or None."""
+    rows = np.flatnonzero(np.isneginf(d))
+    if rows.size == 0:
+        return None
+    return f"d[{rows[0]}] = -inf: the row C[{rows[0]}] z <= -inf can never hold"
+
+
+def failure_text(engine, index: int, status: str, message: Optional[str], batch: Optional[int]) -> str:
     where = f"problem {index} of the batch" if batch is not None else "the problem"
+    if status == "invalid_input":
+        return f"{where}: {message} (status 'invalid_input')"
+    if status == "non_convex":
+        return (f"{where}: P has negative curvature (status 'non_convex'), so the QP has no minimum a solver could "
+                "certify and none was run; check_PSD=True raises with P's smallest eigenvalue")
     text = f"{where}: solver '{engine.solver_name}' returned status '{status}'"
-    if message:
-        text += f" ({message})"
+    return text + (f" ({message})" if message else "")
+
+
+def _report_failures(engine, on_failure: str, failures: list, batch: Optional[int]) -> None:
+    """Raise on the first failure, or warn once for all of them (at the user's line)."""
     if on_failure == "raise":
-        raise QPSolveError(text + "; set on_failure='warn' or 'nan' to continue past failed solves",
-                           index, status)
-    warnings.warn(text + "; its outputs are " + ("NaN" if on_failure == "nan" else "the solver's")
-                  + " and its gradient is zero", RuntimeWarning, stacklevel=4)
+        index, status, message = failures[0]
+        raise QPSolveError(failure_text(engine, index, status, message, batch)
+                           + "; set on_failure='warn' or 'nan' to continue past failed solves", index, status)
+    shown = "; ".join(failure_text(engine, *failure, batch) for failure in failures[:5])
+    more = f"; and {len(failures) - 5} more" if len(failures) > 5 else ""
+    count = f"{len(failures)} of {batch} problems failed: " if batch is not None else ""
+    warn(f"dqp: {count}{shown}{more}. Failed problems get NaN outputs and zero gradients "
+         "(layer.ok masks them).")

@@ -51,13 +51,36 @@ def _describe(x) -> str:
     return type(x).__name__
 
 
-def _as_tensor(x, name: str) -> torch.Tensor:
+def _as_tensor(x, name: str, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x
     try:
-        return torch.as_tensor(x, dtype=torch.float64)
+        return torch.as_tensor(x, dtype=dtype)
     except Exception as error:
-        raise TypeError(f"{name} must be a torch tensor or array-like, got {type(x).__name__}") from error
+        raise TypeError(f"{name} must be a torch tensor or an array-like of numbers, got "
+                        f"{type(x).__name__} ({error})") from None
+
+
+def _is_batch_list(x) -> bool:
+    """A list or tuple of tensors is a batch; any other list is array data."""
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(t, torch.Tensor) for t in x)
+
+
+ACCEPTED_LAYOUTS = (torch.strided, torch.sparse_coo, torch.sparse_csr, torch.sparse_csc)
+
+
+def _check_kind(x, name: str) -> None:
+    """Layouts and devices dqp cannot read get a message naming the argument."""
+    if not isinstance(x, torch.Tensor):
+        return
+    if x.layout not in ACCEPTED_LAYOUTS:
+        raise TypeError(f"{name} has layout {x.layout}; dqp accepts dense (strided) tensors and sparse COO, "
+                        f"CSR or CSC tensors (e.g. {name.split('[')[0]}.to_sparse_csc() or .to_dense())")
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is a meta tensor, which holds no values to solve with; pass a CPU (or CUDA) "
+                         "tensor")
+    if x.is_complex():
+        raise TypeError(f"{name} is complex ({x.dtype}); dqp solves real QPs in float32 or float64")
 
 
 def parse(P, q, C, d, A, b, solve_type: Optional[str]) -> Parsed:
@@ -69,19 +92,26 @@ def parse(P, q, C, d, A, b, solve_type: Optional[str]) -> Parsed:
     if (A is None) != (b is None):
         raise ValueError("A and b must be given together (or both omitted)")
     raw = {"P": P, "q": q, "C": C, "d": d, "A": A, "b": b}
+    # Array-likes (numpy, nested lists) take the dtype of the tensors given.
+    like = next((x.dtype for x in (q, P, d, C, b, A) if isinstance(x, torch.Tensor) and x.is_floating_point()),
+                torch.float64)
     for name, x in raw.items():
         if isinstance(x, (list, tuple)) and len(x) == 0:
             raise ValueError(f"{name} is an empty list; a batch needs at least one problem")
         if name in ("q", "d", "b") and is_sparse_tensor(x):
             raise ValueError(f"{name} must be a dense tensor, got a {x.layout} sparse tensor "
                              f"(use {name}.to_dense())")
-    for name in MATRICES:
+        for label, item in ([(f"{name}[{i}]", t) for i, t in enumerate(x)] if _is_batch_list(x) else [(name, x)]):
+            _check_kind(item, label)
+    for name in NAMES:
         x = raw[name]
-        if x is not None and not isinstance(x, (list, tuple)) and not is_sparse_tensor(x):
-            raw[name] = _as_tensor(x, name)
-    for name in ("q", "d", "b"):
-        if raw[name] is not None:
-            raw[name] = _as_tensor(raw[name], name)
+        if x is not None and name in ("q", "d", "b") and _is_batch_list(x):
+            try:
+                raw[name] = torch.stack(list(x))
+            except RuntimeError as error:
+                raise ValueError(f"{name}: a list of vectors must hold equal shapes ({error})") from None
+        elif x is not None and not _is_batch_list(x) and not is_sparse_tensor(x):
+            raw[name] = _as_tensor(x, name, like)
 
     sparse = _storage(raw, solve_type)
     reference = raw["q"]
@@ -101,10 +131,9 @@ def parse(P, q, C, d, A, b, solve_type: Optional[str]) -> Parsed:
         size = _matrix_batch(raw[name], name, sparse)
         if size is not None:
             sizes[name] = size
-    matrices_batched = bool(sizes)
     vectors = {}
     for name, k in lengths.items():
-        vector, size = _vector(raw[name], k, name, matrices_batched)
+        vector, size = _vector(raw[name], k, name)
         vectors[name] = vector
         if size is not None:
             sizes[name] = size
@@ -139,10 +168,12 @@ def _storage(raw: dict, solve_type: Optional[str]) -> bool:
         if kind != sparse:
             raise ValueError(f"{name} is {'sparse' if kind else 'dense'} but P is {'sparse' if sparse else 'dense'}: "
                              "P, C and A must share one storage")
-    if solve_type is not None and (solve_type == "sparse") != sparse:
-        raise ValueError(f"solve_type='{solve_type}' must match the inputs, which are "
-                         f"{'sparse' if sparse else 'dense'} (pass torch sparse tensors, e.g. P.to_sparse_csc(), "
-                         "for solve_type='sparse')")
+    if solve_type == "sparse" and not sparse:
+        raise ValueError("solve_type='sparse' but P is dense: pass torch sparse tensors (e.g. "
+                         "P.to_sparse_csc()) for P, C and A, or set solve_type='dense'")
+    if solve_type == "dense" and sparse:
+        raise ValueError("P is a torch sparse tensor but solve_type='dense': set solve_type='sparse' "
+                         "(dQP.build_settings(solve_type='sparse')) or pass dense tensors (P.to_dense())")
     return sparse
 
 
@@ -201,20 +232,23 @@ def _matrix_batch(x, name: str, sparse: bool) -> Optional[int]:
     return int(x.shape[0]) if x.dim() == 3 else None
 
 
-def _vector(x, k: int, name: str, matrices_batched: bool):
-    """(tensor of shape (k,) or (B, k), batch size or None)."""
+def _vector(x, k: int, name: str):
+    """(tensor of shape (k,) or (B, k), batch size or None).
+
+    The batch rule: a 2-D vector is (batch, k), whatever the batch size, so a
+    batch of one keeps its axis. A column (k, 1) with k > 1 could be one
+    problem or k problems of size 1: an error, not a guess.
+    """
     if x is None:
         return torch.zeros(k, dtype=torch.float64), None
     shape = tuple(x.shape)
     if x.dim() == 1 and shape[0] == k:
         return x, None
-    if x.dim() == 2:
-        if shape == (k, 1) and not (matrices_batched and k == 1):
-            return x.reshape(k), None
-        if shape == (1, k) and not matrices_batched:
-            return x.reshape(k), None
-        if shape[1] == k:
-            return x, shape[0]
+    if x.dim() == 2 and shape[1] == k:
+        return x, shape[0]
+    if x.dim() == 2 and shape == (k, 1):
+        raise ValueError(f"{name} has shape {shape}, a column: pass shape ({k},) for one problem or "
+                         f"(batch, {k}) for a batch (e.g. {name}.reshape(-1) or {name}.mT)")
     if x.dim() == 3 and shape[1:] == (k, 1):
         return x.reshape(shape[0], k), shape[0]
     raise ValueError(f"{name} must have shape ({k},) or (batch, {k}) to match the matrices, got {shape}")

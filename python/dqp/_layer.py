@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from typing import Optional
 
 import numpy as np
@@ -15,6 +14,7 @@ from ._engine import Engine
 from ._function import QPFunction
 from ._inputs import parse
 from ._single import solve_single_dense
+from ._warnings import warn
 
 
 class QPLayer(torch.nn.Module):
@@ -60,7 +60,36 @@ class QPLayer(torch.nn.Module):
             return self.settings["n_cpu"]
         return os.cpu_count() or 1
 
+    @torch.compiler.disable
     def forward(self, P, q, C=None, d=None, A=None, b=None):
+        """Solve the QP(s) and return ``(z, lam, mu)``, differentiable in every input.
+
+        Inputs (n variables, m inequalities ``C z ≤ d``, p equalities ``A z = b``):
+
+        - ``P``: (n, n) or (B, n, n) dense; or a torch sparse tensor (COO, CSR
+          or CSC) of shape (n, n), or a list of B of them. Symmetric PSD.
+        - ``q``: (n,) or (B, n).
+        - ``C``, ``d``: (m, n) / (B, m, n) and (m,) / (B, m); optional, together.
+          ``d`` may hold ``+inf`` (the row is dropped: zero dual, zero
+          gradient) and ``-inf`` (the problem is infeasible).
+        - ``A``, ``b``: (p, n) / (B, p, n) and (p,) / (B, p); optional, together.
+
+        All inputs share one dtype (float32 or float64; the solve runs in
+        float64) and one device (CPU; outputs return to the input's device).
+
+        Returns ``z`` (n,), ``lam`` (p,), ``mu`` (m,) for an unbatched call,
+        or (B, n), (B, p), (B, m) when any input carries a batch axis.
+
+        The batch rule: an input with a leading batch axis keeps it in the
+        outputs, whatever its size (B = 1 included); unbatched inputs are
+        shared by every problem of the batch; ``empty_batch=True`` adds an
+        axis of size 1 to the outputs of a fully unbatched call; ambiguous
+        shapes (a column ``q`` of shape (n, 1)) are errors.
+
+        A failed solve raises :class:`dqp.QPSolveError` (``on_failure="raise"``),
+        or gives that problem NaN outputs and zero gradients with one
+        warning (``"warn"``, or its alias ``"nan"``); ``layer.ok`` masks them.
+        """
         z, lam, mu, _, _ = self._run(P, q, C, d, A, b, self.settings["solve_type"])
         return z, lam, mu
 
@@ -72,48 +101,74 @@ class QPLayer(torch.nn.Module):
                 z, lam, mu, solution = single
                 # Not through nn.Module.__setattr__, which costs microseconds.
                 self.__dict__["last_solutions"] = [solution]
+                self.__dict__["_statuses"] = None
+                self.__dict__["_ok"] = [solution.optimal]
+                self.__dict__["_batched"] = self.settings["empty_batch"]
                 if solution.degenerate:
                     self._warn_if_degenerate()
                 return z, lam, mu, solution.solve_time, time.perf_counter() - start
         parsed = parse(P, q, C, d, A, b, solve_type)
         spec = parsed.spec
         warm = self.last_solutions if self.settings["warm_start_from_previous"] else None
-        if warm is not None and len(warm) != spec.size:
+        if warm is not None and (len(warm) != spec.size or any(s is None for s in warm)):
             warm = None
         options = {"threads": self.threads, "on_failure": self.settings["on_failure"], "warm": warm}
         z, lam, mu = QPFunction.apply(self.engine, spec, options, *parsed.tensors)
         self.last_solutions = options["solutions"]
+        self.__dict__["_statuses"] = options["statuses"]
+        self.__dict__["_ok"] = options["ok"]
+        batched = spec.batch is not None or self.settings["empty_batch"]
+        self.__dict__["_batched"] = batched
         self._warn_if_degenerate()
-        if spec.batch is None and not self.settings["empty_batch"]:
+        if not batched:
             z, lam, mu = z[0], lam[0], mu[0]
         outputs = tuple(t.to(dtype=parsed.dtype, device=parsed.device) for t in (z, lam, mu))
-        t_solve = sum(s.solve_time for s in self.last_solutions)
+        t_solve = sum(s.solve_time for s in self.last_solutions if s is not None)
         t_total = time.perf_counter() - start
         return (*outputs, t_solve, t_total)
 
     def _warn_if_degenerate(self) -> None:
         if self._warned_degenerate:
             return
-        degenerate = [i for i, s in enumerate(self.last_solutions) if s.degenerate]
+        degenerate = [i for i, s in enumerate(self.last_solutions) if s is not None and s.degenerate]
         if degenerate:
             self._warned_degenerate = True
             reason = self.last_solutions[degenerate[0]].degenerate_reason
-            warnings.warn(
+            warn(
                 f"dqp: {len(degenerate)} problem(s) of this call are degenerate ({reason}); their "
                 "derivative is not unique and dqp returns one valid choice: that of the active set it polished on, or "
                 "the least-squares one when that set's KKT matrix is singular (see layer.degenerate). "
-                "This warning is shown once per layer.", RuntimeWarning, stacklevel=3)
+                "This warning is shown once per layer.")
 
-    # Views of the last forward pass.
+    # Views of the last forward pass. One convention: `ok` is a bool tensor
+    # shaped like the outputs' batch axis (for masking them); the rest
+    # describe the problems as the seed did: `active` and `nActive` numpy,
+    # `statuses` and `degenerate` lists with one entry per problem.
+    @property
+    def ok(self) -> Optional[torch.Tensor]:
+        """Bool tensor of successes: shape (B,) when the outputs are batched, () otherwise.
+
+        ``z[layer.ok]`` keeps the solved problems; a failed one (not
+        optimal, or an invalid input under on_failure "warn"/"nan") has NaN
+        outputs and zero gradients.
+        """
+        flags = self.__dict__.get("_ok")
+        if flags is None:
+            return None
+        mask = torch.tensor(flags, dtype=torch.bool)
+        return mask if self.__dict__.get("_batched") else mask[0]
+
     @property
     def active(self) -> Optional[np.ndarray]:
         """Boolean mask of active inequality rows: (m,) for one problem, (B, m) for a batch."""
         if not self.last_solutions:
             return None
+        m = next((s.mu.shape[0] for s in self.last_solutions if s is not None), 0)
         masks = []
         for s in self.last_solutions:
-            mask = np.zeros(s.mu.shape[0], dtype=bool)
-            mask[np.asarray(s.active, dtype=np.int64)] = True
+            mask = np.zeros(m, dtype=bool)
+            if s is not None:
+                mask[np.asarray(s.active, dtype=np.int64)] = True
             masks.append(mask)
         return masks[0] if len(masks) == 1 else np.stack(masks)
 
@@ -127,10 +182,14 @@ class QPLayer(torch.nn.Module):
 
     @property
     def statuses(self) -> list:
-        """Solver status of each problem of the last forward pass."""
+        """Status of each problem of the last forward pass ("optimal", "primal_infeasible",
+        "non_convex", "invalid_input", ...)."""
+        statuses = self.__dict__.get("_statuses")
+        if statuses is not None:
+            return list(statuses)
         return [s.status for s in self.last_solutions]
 
     @property
     def degenerate(self) -> list:
         """Whether each problem of the last forward pass has a non-unique derivative."""
-        return [s.degenerate for s in self.last_solutions]
+        return [s is not None and s.degenerate for s in self.last_solutions]

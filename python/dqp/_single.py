@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._function import _report_failure, core_backward
+from ._function import _report_failures, core_backward, minus_infinity_message
 
 _EMPTY_ROWS: dict = {}   # n -> ((0, n) matrix, (0,) vector), reused for absent constraints
 
@@ -90,11 +90,10 @@ def solve_single_dense(layer, P, q, C, d, A, b, batch_axis: bool = False):
     except (ValueError, TypeError):
         return None                      # the general path reports it, naming the argument
     z, lam, mu = solution.z, solution.lam, solution.mu
-    if not solution.optimal:
-        on_failure = layer.settings["on_failure"]
-        _report_failure(engine, on_failure, 0, solution.status, None, None)
-        if on_failure == "nan":
-            z, lam, mu = np.full_like(z, np.nan), np.full_like(lam, np.nan), np.full_like(mu, np.nan)
+    if not solution.optimal:             # NaN outputs, zero gradients (or raise)
+        _report_failures(engine, layer.settings["on_failure"],
+                         [(0, solution.status, minus_infinity_message(d_))], None)
+        z, lam, mu = np.full_like(z, np.nan), np.full_like(lam, np.nan), np.full_like(mu, np.nan)
     if batch_axis:
         z, lam, mu = z.reshape(1, -1), lam.reshape(1, -1), mu.reshape(1, -1)
     if torch.is_grad_enabled():

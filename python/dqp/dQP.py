@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import torch
+
 from ._settings import build_settings
 from ._layer import QPLayer
 
@@ -32,7 +34,19 @@ class dQP_layer(QPLayer):  # noqa: N801 - the seed's name
             if not hasattr(type(self), key):
                 setattr(self, key, value)
 
+    @torch.compiler.disable
     def forward(self, P, q, C=None, d=None, A=None, b=None):
+        """Solve and return ``(z, lam, mu, t_solve, t_total)``; the times are None unless ``time=True``.
+
+        Inputs and the batch rule are those of :meth:`dqp.QPLayer.forward`:
+        P (n, n) or (B, n, n) (torch sparse, or a list of them, with
+        ``solve_type='sparse'``), q (n,) or (B, n), C (m, n), d (m,),
+        A (p, n), b (p,), each optionally with a leading batch axis. An input
+        with a batch axis keeps it in the outputs whatever its size;
+        ``empty_batch=True`` (this layer's default) gives a fully unbatched
+        call outputs of shape (1, n), (1, p), (1, m); with
+        ``empty_batch=False`` they are (n,), (p,), (m,).
+        """
         z, lam, mu, t_solve, t_total = self._run(P, q, C, d, A, b, self.settings["solve_type"])
         if self.settings["time"]:
             if self.settings["verbose"]:

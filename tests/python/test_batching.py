@@ -112,12 +112,13 @@ def test_batch_vectors_with_trailing_unit_axis_are_accepted(qp_batch):
     assert q.grad.shape == q.shape and d.grad.shape == d.shape and b.grad.shape == b.shape
 
 
-@pytest.mark.parametrize("shape", [(-1, 1), (1, -1)])
-def test_single_problem_vector_shapes_get_gradients_in_callers_shape(qp_mixed, shape):
+def test_batch_of_one_vectors_keep_the_axis_and_get_gradients_in_callers_shape(qp_mixed):
+    # (1, k) vectors are a batch of one (the batch rule); columns (k, 1) are
+    # errors (tests/python/test_batch_shapes.py).
     P, C, A = (tensor(qp_mixed[k]) for k in "PCA")
-    q, d, b = (tensor(qp_mixed[k].reshape(shape)) for k in "qdb")
+    q, d, b = (tensor(qp_mixed[k].reshape(1, -1)) for k in "qdb")
     z, lam, mu = dqp.QPLayer()(P, q, C, d, A, b)
-    assert z.shape == (5,)
+    assert z.shape == (1, 5)
     _loss(z, lam, mu).backward()
     for x in (q, d, b):
         assert x.grad.shape == x.shape
