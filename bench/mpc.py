@@ -182,6 +182,16 @@ def run_impl(impl: str, paths: list, args) -> list:
         output.unlink(missing_ok=True)
 
 
+def _number(value) -> bool:
+    return isinstance(value, float) and not math.isnan(value)
+
+
+def natural_key(name: str) -> tuple:
+    """LIPMWALK2 before LIPMWALK10."""
+    stem = name.rstrip("0123456789")
+    return stem, int(name[len(stem):] or 0)
+
+
 def summarize(rows: list, impls: list) -> list:
     """Per implementation: solved count, shifted geometric means of times and of ratios to the floor."""
     summary = []
@@ -199,8 +209,9 @@ def summarize(rows: list, impls: list) -> list:
             "ratio_total": geomean([r["ratio_total"] for r in solved]),
             "kkt_median": median([r["kkt"] for r in solved]),
             "kkt_max": max((r["kkt"] for r in solved), default=float("nan")),
-            "grad_max": max((r["grad_rel_diff"] for r in solved if r["grad_rel_diff"] is not None
-                             and not math.isnan(r["grad_rel_diff"])), default=float("nan")),
+            "grad_median": median([r["grad_rel_diff"] for r in solved if _number(r.get("grad_rel_diff"))]),
+            "grad_max": max((r["grad_rel_diff"] for r in solved if _number(r.get("grad_rel_diff"))),
+                            default=float("nan")),
         })
     return summary
 
@@ -209,18 +220,20 @@ def write_markdown(path: Path, summary: list, floor_rows: list, args, seconds: f
     floor = shifted_geomean([f["floor"] for f in floor_rows])
     solvers = sorted({f["floor_solver"] for f in floor_rows})
     lines = [f"# MPC test set: dqp against the peers and the forward-only floor", "",
-             f"`{command_line('mpc.py', args.argv)}`, {len(floor_rows)} problems, {seconds:.0f} s; "
+             f"`{command_line('mpc.py', args.argv)}`, {len(floor_rows)} problems"
+             + (f", {seconds:.0f} s" if not math.isnan(seconds) else "") + "; "
              f"{machine_line()}; {dqp_version()}" + (f"; peers: {peer_versions()}" if peer_versions() else "") + ".",
              "", f"Floor (fastest accurate qpsolvers solver per problem, forward only): shifted geometric mean "
              f"{fmt_time(floor)}; solvers that were fastest: {', '.join(solvers)}.", "",
              "| implementation | solved | forward | forward + backward | forward / floor | "
-             "(forward + backward) / floor | KKT residual median / max | ∂L/∂q vs dqp (max rel.) |",
+             "(forward + backward) / floor | KKT residual median / max | ∂L/∂q vs dqp (rel. diff. median / max) |",
              "|---|---|---|---|---|---|---|---|"]
     for s in summary:
         lines.append(f"| {s['impl']} | {s['solved']}/{s['total_problems']} | {fmt_time(s['forward'])} | "
                      f"{fmt_time(s['total'])} | {fmt_ratio(s['ratio_forward'])} | {fmt_ratio(s['ratio_total'])} | "
                      f"{s['kkt_median']:.1e} / {s['kkt_max']:.1e} | "
-                     + ("-" if s["impl"] == "dqp" or math.isnan(s["grad_max"]) else f"{s['grad_max']:.1e}") + " |")
+                     + ("-" if s["impl"] == "dqp" or math.isnan(s["grad_max"])
+                        else f"{s['grad_median']:.1e} / {s['grad_max']:.1e}") + " |")
     lines += ["", "Times: shifted geometric means (shift 10 µs) over the problems each implementation solved; "
               "ratios: geometric means of the per-problem ratios to that problem's floor."]
     path.write_text("\n".join(lines) + "\n")
@@ -232,8 +245,8 @@ def plot(path: Path, rows: list, impls: list) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    problems = sorted({r["problem"] for r in rows}, key=lambda name: (next(r["n"] for r in rows if r["problem"] == name),
-                                                                      name))
+    problems = sorted({r["problem"] for r in rows},
+                      key=lambda name: (next(r["n"] for r in rows if r["problem"] == name), natural_key(name)))
     position = {name: i for i, name in enumerate(problems)}
     for k, impl in enumerate(impls):
         mine = [r for r in rows if r["impl"] == impl and r["success"]]
@@ -254,6 +267,26 @@ def plot(path: Path, rows: list, impls: list) -> None:
     plt.close(fig)
 
 
+def report_only(args) -> int:
+    import csv
+    import shlex
+
+    stem = RESULTS / args.output
+    with open(stem.with_suffix(".csv")) as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        for key in ("forward", "total", "backward", "floor", "ratio_forward", "ratio_total", "kkt", "grad_rel_diff"):
+            row[key] = float(row[key]) if row.get(key) else float("nan")
+        row["n"], row["success"] = int(row["n"]), row["success"] == "1"
+    impls = list(dict.fromkeys(r["impl"] for r in rows))
+    floor_rows = list({r["problem"]: {"floor": r["floor"], "floor_solver": r["floor_solver"]} for r in rows}.values())
+    args.argv = shlex.split(args.command or "")
+    write_markdown(stem.with_suffix(".md"), summarize(rows, impls), floor_rows, args, float("nan"))
+    plot(stem.with_suffix(".png"), rows, impls)
+    print(stem.with_suffix(".md").read_text())
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--impls", nargs="+", default=IMPLS, choices=IMPLS, help="implementations (all five)")
@@ -269,12 +302,18 @@ def main(argv=None) -> int:
                         "else shared/data/mpc_qpbenchmark beside the repository)")
     parser.add_argument("--output", default="mpc", help="stem of the results files in bench/results (mpc)")
     parser.add_argument("--quick", action="store_true", help="2 problems of each family, 5 repeats")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the .md and .png from the CSV (the command line shown is the CSV's run's, "
+                             "given with --command)")
+    parser.add_argument("--command", help="with --report-only: the arguments of the run that wrote the CSV")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    if args.report_only:
+        return report_only(args)
     if args.quick:
         args.repeats, args.budget, args.floor_budget = 5, 0.2, 0.05
     data = find_data(args.data_dir)
-    paths = sorted(data.glob("*.npz"), key=lambda p: (p.stem.rstrip("0123456789"), int(p.stem[len(p.stem.rstrip("0123456789")):] or 0)))
+    paths = sorted(data.glob("*.npz"), key=lambda p: natural_key(p.stem))
     if args.families:
         paths = [p for p in paths if any(p.stem.startswith(f) for f in args.families)]
     if args.quick:

@@ -56,7 +56,7 @@ def draw(ax, mapping: MeshMapping, z: torch.Tensor, title: str) -> None:
     ax.set_title(f"{title}: {int(flipped.sum())} flipped (red)", fontsize=9)
 
 
-def time_sizes(sizes: list, iterations: int, lr: float) -> list:
+def time_sizes(sizes: list, iterations: int, lr: float, timeout: float) -> list:
     """Seconds per iteration for dqp (this interpreter) and libdqp (its venv, if present) at each size."""
     rows = []
     interpreters = [("dqp", sys.executable)]
@@ -71,7 +71,10 @@ def time_sizes(sizes: list, iterations: int, lr: float) -> list:
                 output = Path(handle.name)
             command = [python, str(HERE / "time_iterations.py"), str(k), str(iterations), str(output), "--lr", str(lr)]
             env = dict(os.environ, PYTHONPATH="")
-            completed = subprocess.run(command, capture_output=True, text=True, env=env)
+            try:
+                completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                completed = subprocess.CompletedProcess(command, 1, "", f"timeout after {timeout:.0f} s")
             if completed.returncode == 0:
                 rows.append({"package": name, **json.loads(output.read_text())})
             else:
@@ -93,6 +96,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--sizes", type=int, nargs="*", default=[20, 100],
                         help="k of the meshes timed against libdqp (20 100: 400 and 10 000 vertices); none to skip")
     parser.add_argument("--timing-iterations", type=int, default=5, help="steps per timing run (5)")
+    parser.add_argument("--timing-timeout", type=float, default=900.0,
+                        help="seconds one timing run may take before it is reported as a timeout (900)")
     parser.add_argument("--out", type=Path, default=HERE / "output", help="output folder (examples/geometry/output)")
     parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test (k = 12, 25 steps, no timing)")
     args = parser.parse_args(argv)
@@ -151,7 +156,7 @@ def main(argv=None) -> dict:
     timing = []
     if args.sizes:
         print(f"seconds per iteration (forward + backward + step, median of {args.timing_iterations - 1}):")
-        timing = time_sizes(args.sizes, args.timing_iterations, args.lr)
+        timing = time_sizes(args.sizes, args.timing_iterations, args.lr, args.timing_timeout)
         with open(args.out / "geometry_timing.csv", "w", newline="") as handle:
             fields = ["package", "k", "vertices", "seconds_per_iteration", "flipped_first", "flipped_last",
                       "loss_first", "loss_last", "error"]
