@@ -13,6 +13,7 @@
 #include <cstring>
 #include <iostream>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "dqp/dqp.hpp"
@@ -60,6 +61,43 @@ dqp::Vector vector(Bytes& in, dqp::Index size) {
 }
 
 bool finite(const dqp::Vector& v) { return v.allFinite(); }
+
+// A CSC matrix in arrays of its own, whose structure the fuzzer may break:
+// indices written anywhere, out of order or repeated, column pointers that
+// decrease or miss nnz. The arrays keep their lengths, so that only dqp's
+// validation stands between the broken structure and the solvers.
+struct CSC {
+  dqp::Index rows, cols;
+  std::vector<dqp::Index> indptr, indices;
+  std::vector<double> values;
+
+  explicit CSC(dqp::SparseMatrix M) : rows(M.rows()), cols(M.cols()) {
+    M.makeCompressed();
+    indptr.assign(M.outerIndexPtr(), M.outerIndexPtr() + cols + 1);
+    indices.assign(M.innerIndexPtr(), M.innerIndexPtr() + M.nonZeros());
+    values.assign(M.valuePtr(), M.valuePtr() + M.nonZeros());
+  }
+
+  void corrupt(Bytes& in) {
+    const dqp::Index nnz = static_cast<dqp::Index>(indices.size());
+    const uint8_t kind = in.byte() % 4;
+    if (kind == 0 && nnz > 0) {  // a row index anywhere, in range or not
+      indices[in.byte() % nnz] = static_cast<dqp::Index>(in.byte()) - 16;
+    } else if (kind == 1 && nnz > 1) {  // two entries swapped: unsorted
+      std::swap(indices[in.byte() % nnz], indices[in.byte() % nnz]);
+    } else if (kind == 2 && nnz > 1) {  // a repeated row index
+      const dqp::Index k = 1 + in.byte() % (nnz - 1);
+      indices[k] = indices[k - 1];
+    } else {  // a column pointer anywhere in [-1, nnz + 2]
+      indptr[in.byte() % (cols + 1)] = static_cast<dqp::Index>(in.byte() % (nnz + 4)) - 1;
+    }
+  }
+
+  dqp::SparseView view() const {
+    return dqp::SparseView(rows, cols, static_cast<dqp::Index>(values.size()), indptr.data(),
+                           indices.data(), values.data());
+  }
+};
 
 // Aborts (a finding for libFuzzer) naming the broken promise.
 #define REQUIRE(condition)                                              \
@@ -153,12 +191,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     run<dqp::DenseProblem, dqp::DenseGradients>(layer, {P, q, C, d, A, b}, in);
     return 0;
   }
-  const dqp::SparseMatrix Ps = P.sparseView(), Cs = C.sparseView(), As = A.sparseView();
-  auto view = [](const dqp::SparseMatrix& M) {
-    return dqp::SparseView(M.rows(), M.cols(), M.nonZeros(), M.outerIndexPtr(),
-                           M.innerIndexPtr(), M.valuePtr());
-  };
-  run<dqp::SparseProblem, dqp::SparseGradients>(layer, {view(Ps), q, view(Cs), d, view(As), b},
-                                                in);
+  CSC Ps(P.sparseView()), Cs(C.sparseView()), As(A.sparseView());
+  // One byte in five (none when the input has run out) breaks the CSC
+  // structure of one matrix: validate must name it (std::invalid_argument)
+  // before any solver reads through it.
+  const uint8_t corrupt = in.byte();
+  if (corrupt >= 205) {
+    CSC* target[] = {&Ps, &Cs, &As};
+    target[corrupt % 3]->corrupt(in);
+  }
+  run<dqp::SparseProblem, dqp::SparseGradients>(
+      layer, {Ps.view(), q, Cs.view(), d, As.view(), b}, in);
   return 0;
 }

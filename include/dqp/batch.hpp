@@ -2,6 +2,12 @@
 // pool of threads. Parameters shared by the batch are passed as the same view
 // in every problem (no copies). When P, C and A are shared, problems with the
 // same active set share one reduced KKT factorization.
+//
+// Thread safety: the batch functions may themselves be called from several
+// threads at once (each call runs its own pool); the problems' data must stay
+// alive and unmodified until the call returns. To build problems in a loop,
+// keep them in a std::vector<dqp::DenseQP> (owned_problem.hpp) and pass
+// their views.
 #pragma once
 
 #include <functional>
@@ -43,9 +49,9 @@ std::vector<Solution> forward_batch(const Layer& layer, const std::vector<Sparse
                                     const BatchOptions& options = {},
                                     const std::vector<const Solution*>& warm = {});
 
-// Row i of dz, dlam, dmu is the incoming gradient of problem i (dlam and dmu
-// may have zero columns). Solutions that are not differentiable get zero
-// gradients.
+// Row i of dz, dlam, dmu is the incoming gradient of problem i. dlam and dmu
+// may be empty (size 0: RowMatrix() or zero columns), meaning zero, as in
+// Layer::backward. Solutions that are not differentiable get zero gradients.
 using BatchRows = Eigen::Ref<const RowMatrix>;
 std::vector<DenseGradients> backward_batch(const Layer& layer, const std::vector<DenseProblem>& problems,
                                            const std::vector<Solution>& solutions, const BatchRows& dz,

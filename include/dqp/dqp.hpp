@@ -5,6 +5,7 @@
 #include "dqp/gradients.hpp"
 #include "dqp/kkt_solver.hpp"
 #include "dqp/layer.hpp"
+#include "dqp/owned_problem.hpp"
 #include "dqp/problem.hpp"
 #include "dqp/qp_solver.hpp"
 #include "dqp/settings.hpp"

@@ -14,6 +14,11 @@ namespace dqp {
 
 class FactorCache;
 
+// Thread safety: a Layer is immutable after construction, and every member
+// function is const and may be called from many threads at once (on the same
+// or different problems and solutions), as forward_batch and backward_batch
+// do. The solvers it holds keep no state between calls. The problem data a
+// call reads must not be modified during the call.
 class Layer {
  public:
   // Throws std::invalid_argument on bad settings or unknown solver names.
@@ -41,15 +46,18 @@ class Layer {
   Solution forward_from(const SparseProblem& problem, PrimalDual point) const;
 
   // Vector-Jacobian products. dz (n), dlam (p), dmu (m) are the gradients of
-  // the loss with respect to the outputs; dlam and dmu may be empty (zero).
-  // Throws std::invalid_argument when the solution is not differentiable, and
-  // std::overflow_error when the gradients overflow double precision.
+  // the loss with respect to the outputs; dlam and dmu may be empty (size 0,
+  // e.g. dqp::Vector()), meaning zero. `problem` must be the one given to
+  // forward, unchanged. Throws std::invalid_argument when the solution is not
+  // differentiable or belongs to another problem (its sizes or its
+  // fingerprint differ), and std::overflow_error when the gradients overflow
+  // double precision.
   DenseGradients backward(const DenseProblem& problem, const Solution& solution,
-                          const VectorView& dz, const VectorView& dlam,
-                          const VectorView& dmu) const;
+                          const VectorRef& dz, const VectorRef& dlam,
+                          const VectorRef& dmu) const;
   SparseGradients backward(const SparseProblem& problem, const Solution& solution,
-                           const VectorView& dz, const VectorView& dlam,
-                           const VectorView& dmu) const;
+                           const VectorRef& dz, const VectorRef& dlam,
+                           const VectorRef& dmu) const;
 
  private:
   const QPSolver& solver() const;

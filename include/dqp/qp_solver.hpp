@@ -42,7 +42,7 @@ class QPSolver {
 };
 
 // Throws std::invalid_argument listing the known names. Besides the
-// registry's solvers, "auto" is dqp's default chain (see solver_chain.hpp).
+// registry's solvers, "auto" is dqp's default chain (see Settings::qp_solver).
 std::unique_ptr<QPSolver> make_qp_solver(const std::string& name);
 // The solver, with `fallbacks` tried in order when it does not reach an
 // optimal point (the first solver's status is kept if none does).

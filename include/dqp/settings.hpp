@@ -7,15 +7,23 @@
 namespace dqp {
 
 struct Settings {
-  // Forward solver, by registry name (see qp_solver.hpp). "auto": ProxQP for
-  // dense problems, PIQP for sparse ones, each falling back on the other.
+  // Forward solver, by registry name (see qp_solver.hpp). "auto" is a chain:
+  // dense problems with n < 100 try DAQP, then ProxQP, then PIQP; larger
+  // dense ones PIQP, then ProxQP; sparse ones PIQP, then HiGHS, then ProxQP
+  // (each solver when built in). Solution::solver says which one answered.
   std::string qp_solver = "auto";
   // Native solvers tried in order when qp_solver does not reach an optimal
   // point (infeasibility false alarm, iteration or time limit, ...).
   std::vector<std::string> fallback_solvers;
   // Linear solver for the reduced KKT system, by registry name (see
-  // kkt_solver.hpp); "auto" picks by the problem's storage.
+  // kkt_solver.hpp); "auto" picks by the problem's storage. When the chosen
+  // solver cannot factor the system (a singular or indefinite K it does not
+  // take), more robust ones take over: pivoted LU, then least squares
+  // (Solution::linear_solver() says which one factored it)...
   std::string lin_solver = "auto";
+  // ... unless this is on: then only lin_solver is used, and forward throws
+  // std::runtime_error naming it when it fails.
+  bool strict_linear_solver = false;
 
   double eps_abs = 1e-6;     // solver's absolute tolerance
   double eps_rel = 0.0;      // solver's relative tolerance

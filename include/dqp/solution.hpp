@@ -1,6 +1,7 @@
 // What a forward pass returns.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,16 +36,26 @@ struct Solution {
   bool polished = false;         // z and duals come from the reduced KKT solve
   bool duals_recovered = false;  // duals were computed by dqp, not the solver
   int iterations = 0;            // solver iterations
-  std::string solver;            // the forward solver that answered
+  // The forward solver that answered, by registry name ("daqp", "proxqp",
+  // ...): with qp_solver = "auto" or fallback solvers, the one in the chain
+  // whose point was taken.
+  std::string solver;
   double kkt_residual = 0.0;     // infinity norm of the KKT conditions' residual
   Timings timings;
 
   // Factorization of the reduced KKT system, kept for the backward pass.
+  // Solutions share it (copies are cheap) and it is never modified: a
+  // solution may be differentiated from several threads at once.
   std::shared_ptr<const ReducedKKT> kkt;
+  // fingerprint() of the problem given to forward (0: unknown); backward
+  // refuses a problem whose fingerprint differs.
+  std::uint64_t problem_fingerprint = 0;
 
   bool differentiable() const { return kkt != nullptr; }
-  // The linear solver that factored the reduced KKT system (the requested
-  // one, or the fallback that took over); empty when there is none.
+  // The linear solver that factored the reduced KKT system, by registry name
+  // (kkt_solver.hpp): the requested one, or the fallback that took over when
+  // it failed (see Settings::strict_linear_solver); empty when there is no
+  // factorization (the solve failed).
   std::string linear_solver() const;
   bool degenerate() const { return degeneracy != kNotDegenerate; }
 };

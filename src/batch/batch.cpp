@@ -8,7 +8,8 @@ namespace dqp {
 namespace {
 
 bool same_matrix(const DenseView& a, const DenseView& b) {
-  return a.data() == b.data() && a.rows() == b.rows() && a.cols() == b.cols();
+  return a.data() == b.data() && a.rows() == b.rows() && a.cols() == b.cols() &&
+         a.outerStride() == b.outerStride();
 }
 
 bool same_matrix(const SparseView& a, const SparseView& b) {
@@ -55,7 +56,8 @@ std::vector<Solution> forward_batch_impl(const Layer& layer, const std::vector<P
 
 void check_rows(const BatchRows& rows, std::size_t count, Index width, const char* name,
                 bool optional) {
-  if (optional && rows.cols() == 0 && rows.rows() == static_cast<Index>(count)) return;
+  // Empty (any shape of size 0) means zero, as for Layer::backward.
+  if (optional && rows.size() == 0) return;
   if (rows.rows() != static_cast<Index>(count) || rows.cols() != width)
     throw std::invalid_argument(std::string(name) + " must have shape (" + std::to_string(count) +
                                 ", " + std::to_string(width) + "), got (" +
@@ -84,8 +86,8 @@ void backward_batch_impl(const Layer& layer, const std::vector<Problem>& problem
       return;
     }
     const Vector z_row = dz.row(i).transpose();
-    const Vector lam_row = dlam.cols() ? Vector(dlam.row(i).transpose()) : Vector();
-    const Vector mu_row = dmu.cols() ? Vector(dmu.row(i).transpose()) : Vector();
+    const Vector lam_row = dlam.size() ? Vector(dlam.row(i).transpose()) : Vector();
+    const Vector mu_row = dmu.size() ? Vector(dmu.row(i).transpose()) : Vector();
     sink(i, layer.backward(problems[i], solution, z_row, lam_row, mu_row));
   });
 }

@@ -30,7 +30,7 @@ struct Adjoint {
   Vector dz, dlam, dmu_active;
 };
 
-void check_size(const VectorView& v, Index expected, const char* name, bool optional) {
+void check_size(const VectorRef& v, Index expected, const char* name, bool optional) {
   if (optional && v.size() == 0) return;
   if (v.size() != expected)
     throw std::invalid_argument(std::string(name) + " must have " + std::to_string(expected) +
@@ -38,8 +38,9 @@ void check_size(const VectorView& v, Index expected, const char* name, bool opti
 }
 
 template <class Problem>
-Adjoint solve_adjoint(const Problem& qp, const Solution& solution, const Settings& settings,
-                      const VectorView& dz, const VectorView& dlam, const VectorView& dmu) {
+Adjoint solve_adjoint(const Problem& qp, std::uint64_t given_fingerprint, const Solution& solution,
+                      const Settings& settings,
+                      const VectorRef& dz, const VectorRef& dlam, const VectorRef& dmu) {
   if (!solution.differentiable())
     throw std::invalid_argument(std::string("cannot differentiate a solution with status '") +
                                 to_string(solution.status) +
@@ -48,6 +49,11 @@ Adjoint solve_adjoint(const Problem& qp, const Solution& solution, const Setting
   const Index n = qp.n(), p = qp.p();
   if (kkt.n() != n || kkt.p() != p || solution.mu.size() != qp.m())
     throw std::invalid_argument("the solution does not belong to this problem (sizes differ)");
+  // Solutions made by forward carry the fingerprint of their problem.
+  if (solution.problem_fingerprint != 0 && solution.problem_fingerprint != given_fingerprint)
+    throw std::invalid_argument(
+        "the solution does not belong to this problem: its data differ from those given to "
+        "forward (pass backward the same problem, unchanged)");
   check_size(dz, n, "dz", false);
   check_size(dlam, p, "dlam", true);
   check_size(dmu, qp.m(), "dmu", true);
@@ -73,11 +79,11 @@ Adjoint solve_adjoint(const Problem& qp, const Solution& solution, const Setting
 }  // namespace
 
 DenseGradients Layer::backward(const DenseProblem& given, const Solution& solution,
-                               const VectorView& dz, const VectorView& dlam,
-                               const VectorView& dmu) const {
+                               const VectorRef& dz, const VectorRef& dlam,
+                               const VectorRef& dmu) const {
   const core::FullWidth full(given);
   const DenseProblem& qp = full.dense();
-  const Adjoint adj = solve_adjoint(qp, solution, settings_, dz, dlam, dmu);
+  const Adjoint adj = solve_adjoint(qp, fingerprint(given), solution, settings_, dz, dlam, dmu);
   const Vector& z = solution.z;
   const Index n = qp.n(), m = qp.m(), p = qp.p();
   DenseGradients g;
@@ -98,11 +104,11 @@ DenseGradients Layer::backward(const DenseProblem& given, const Solution& soluti
 }
 
 SparseGradients Layer::backward(const SparseProblem& given, const Solution& solution,
-                                const VectorView& dz, const VectorView& dlam,
-                                const VectorView& dmu) const {
+                                const VectorRef& dz, const VectorRef& dlam,
+                                const VectorRef& dmu) const {
   const core::FullWidth full(given);
   const SparseProblem& qp = full.sparse();
-  const Adjoint adj = solve_adjoint(qp, solution, settings_, dz, dlam, dmu);
+  const Adjoint adj = solve_adjoint(qp, fingerprint(given), solution, settings_, dz, dlam, dmu);
   const Vector& z = solution.z;
   SparseGradients g;
   g.q = adj.dz;

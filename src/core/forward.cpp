@@ -77,7 +77,8 @@ Candidate try_active_set(const Problem& qp, std::vector<Index> active, const Vec
   if (cache) cache->insert(active, c.kkt);
   // Singular: every regular factorization failed, or a rank-revealing one says so.
   const std::string requested =
-      core::factorization_chain(settings.lin_solver, core::is_sparse(qp)).front();
+      core::factorization_chain(settings.lin_solver, core::is_sparse(qp),
+                                settings.strict_linear_solver).front();
   c.singular = too_many || c.kkt->rank_deficient() ||
                (c.kkt->least_squares() && c.kkt->solver_name() != requested);
 
@@ -399,20 +400,28 @@ const QPSolver& Layer::solver() const {
 
 Solution Layer::forward(const DenseProblem& problem, const Solution* warm,
                        FactorCache* cache) const {
-  return forward_impl(problem, settings_, solver(), warm, cache);
+  Solution solution = forward_impl(problem, settings_, solver(), warm, cache);
+  solution.problem_fingerprint = fingerprint(problem);
+  return solution;
 }
 
 Solution Layer::forward(const SparseProblem& problem, const Solution* warm,
                        FactorCache* cache) const {
-  return forward_impl(problem, settings_, solver(), warm, cache);
+  Solution solution = forward_impl(problem, settings_, solver(), warm, cache);
+  solution.problem_fingerprint = fingerprint(problem);
+  return solution;
 }
 
 Solution Layer::forward_from(const DenseProblem& problem, PrimalDual point) const {
-  return forward_from_impl(problem, settings_, std::move(point));
+  Solution solution = forward_from_impl(problem, settings_, std::move(point));
+  solution.problem_fingerprint = fingerprint(problem);
+  return solution;
 }
 
 Solution Layer::forward_from(const SparseProblem& problem, PrimalDual point) const {
-  return forward_from_impl(problem, settings_, std::move(point));
+  Solution solution = forward_from_impl(problem, settings_, std::move(point));
+  solution.problem_fingerprint = fingerprint(problem);
+  return solution;
 }
 
 }  // namespace dqp

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <utility>
 #include <stdexcept>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,10 @@ inline bool is_sparse(const SparseProblem&) { return true; }
 // third of LU's flops when P is positive definite: the active-set step of
 // an n = 50 problem of the batch benchmark takes 35 µs against 48); it
 // refuses a semidefinite P or an inaccurate solve, and LU takes over.
+// With `strict` (Settings::strict_linear_solver) the chain is the requested
+// solver alone.
 inline std::vector<std::string> build_factorization_chain(const std::string& requested,
-                                                          bool sparse) {
+                                                          bool sparse, bool strict) {
   const std::string name = resolve_linear_solver_name(requested);
   const std::string first = name != "auto" ? name : sparse ? "sparse_ldlt" : "schur_llt";
   const LinearSolverInfo info = make_linear_solver(first)->info();
@@ -41,7 +44,7 @@ inline std::vector<std::string> build_factorization_chain(const std::string& req
   // SparseQR are orders of magnitude slower on large saddle-point systems
   // (22 s against PIQP's 0.03 s for the least squares of Maros-Meszaros AUG3DQP).
   std::vector<std::string> chain = {first};
-  if (info.least_squares) return chain;
+  if (info.least_squares || strict) return chain;
   auto built_in = [](const std::string& solver) {
     for (const LinearSolverInfo& known : linear_solvers())
       if (known.name == solver) return true;
@@ -65,14 +68,15 @@ inline std::vector<std::string> build_factorization_chain(const std::string& req
 // problem): built once per (setting, storage) and kept. An unknown name
 // throws and is not kept.
 inline const std::vector<std::string>& factorization_chain(const std::string& requested,
-                                                           bool sparse) {
+                                                           bool sparse, bool strict) {
+  using Key = std::tuple<std::string, bool, bool>;
   static std::mutex mutex;
-  static std::map<std::pair<std::string, bool>, std::vector<std::string>> chains;
+  static std::map<Key, std::vector<std::string>> chains;
   std::lock_guard<std::mutex> lock(mutex);
-  auto it = chains.find({requested, sparse});
+  const Key key{requested, sparse, strict};
+  auto it = chains.find(key);
   if (it == chains.end())
-    it = chains.emplace(std::make_pair(requested, sparse),
-                        build_factorization_chain(requested, sparse)).first;
+    it = chains.emplace(key, build_factorization_chain(requested, sparse, strict)).first;
   return it->second;
 }
 
@@ -113,7 +117,8 @@ std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vec
                                                const Vector& scale, const Settings& settings,
                                                bool force_least_squares) {
   auto K = assemble_kkt(qp, active, scale);
-  const std::vector<std::string>& chain = factorization_chain(settings.lin_solver, is_sparse(qp));
+  const std::vector<std::string>& chain =
+      factorization_chain(settings.lin_solver, is_sparse(qp), settings.strict_linear_solver);
   if (!force_least_squares) {
     kkt::EliminatedFactorization eliminated =
         kkt::factor_with_bounds_eliminated(K, qp.n(), chain);
@@ -131,6 +136,11 @@ std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vec
       return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale, std::move(factor), name,
                                           solver->info().least_squares, kkt_product(K));
   }
+  if (settings.strict_linear_solver)
+    throw std::runtime_error("lin_solver '" + chain.front() +
+                             "' could not factor the reduced KKT system and "
+                             "strict_linear_solver is on (turn it off to let more robust "
+                             "solvers take over)");
   throw std::runtime_error("every linear solver failed on the reduced KKT system");
 }
 

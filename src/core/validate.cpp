@@ -19,15 +19,24 @@ std::string shape(Index rows, Index cols) {
   return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
 }
 
+// A constraint matrix must have n columns, and one row per entry of its
+// right-hand side; a mismatch in rows is reported on the right-hand side,
+// the vector a caller most often gets wrong.
 template <class M>
 void check_matrix_shape(const M& matrix, Index rows, Index n, const char* name,
                         const char* rhs_name) {
   // A constraint matrix with no rows may come as (0, 0) or (0, n).
   if (rows == 0 && matrix.rows() == 0 && (matrix.cols() == 0 || matrix.cols() == n)) return;
-  if (matrix.rows() != rows || matrix.cols() != n) {
+  if (matrix.cols() != n) {
     std::ostringstream out;
-    out << name << " must have shape " << shape(rows, n) << " to match " << rhs_name
-        << " and q, got " << shape(matrix.rows(), matrix.cols());
+    out << name << " must have " << n << " columns to match q, got shape "
+        << shape(matrix.rows(), matrix.cols());
+    fail(out.str());
+  }
+  if (matrix.rows() != rows) {
+    std::ostringstream out;
+    out << rhs_name << " must have " << matrix.rows() << " entries to match the rows of " << name
+        << " (shape " << shape(matrix.rows(), matrix.cols()) << "), got " << rows;
     fail(out.str());
   }
 }
@@ -157,7 +166,47 @@ void validate(const DenseProblem& qp, const Settings& settings) {
   if (settings.check_psd) check_psd_dense(qp.P);
 }
 
+void validate_structure(const SparseView& M, const char* name) {
+  auto broken = [name](const std::string& what) {
+    fail(std::string(name) + " (CSC): " + what);
+  };
+  const Index rows = M.rows(), cols = M.cols(), nnz = M.nonZeros();
+  if (rows < 0 || cols < 0 || nnz < 0) broken("negative shape or entry count");
+  const Index* indptr = M.outerIndexPtr();
+  const Index* indices = M.innerIndexPtr();
+  if (nnz > 0 && (indices == nullptr || M.valuePtr() == nullptr))
+    broken("null row index or value array");
+  if (indptr == nullptr) broken("null column pointer array");
+  if (M.innerNonZeroPtr() != nullptr) broken("the matrix must be compressed");
+  if (indptr[0] != 0)
+    broken("column pointers must start at 0, got " + std::to_string(indptr[0]));
+  // The pointers first, all of them: the row indices are read through them.
+  for (Index j = 0; j < cols; ++j)
+    if (indptr[j + 1] < indptr[j] || indptr[j + 1] > nnz)
+      broken("column pointers must be non-decreasing and at most nnz = " + std::to_string(nnz) +
+             ", got " + std::to_string(indptr[j]) + " then " + std::to_string(indptr[j + 1]) +
+             " at column " + std::to_string(j));
+  if (indptr[cols] != nnz)
+    broken("the last column pointer must equal nnz = " + std::to_string(nnz) + ", got " +
+           std::to_string(indptr[cols]));
+  for (Index j = 0; j < cols; ++j) {
+    const Index begin = indptr[j], end = indptr[j + 1];
+    for (Index k = begin; k < end; ++k) {
+      if (indices[k] < 0 || indices[k] >= rows)
+        broken("row index " + std::to_string(indices[k]) + " in column " + std::to_string(j) +
+               " is out of range for " + std::to_string(rows) + " rows");
+      if (k > begin && indices[k] <= indices[k - 1])
+        broken("row indices must be strictly increasing within each column (unsorted or "
+               "duplicate entries in column " + std::to_string(j) + ")");
+    }
+  }
+}
+
 void validate(const SparseProblem& qp, const Settings& settings) {
+  // The structure first: everything after reads through it.
+  validate_structure(qp.P, "P");
+  validate_structure(qp.C, "C");
+  validate_structure(qp.A, "A");
   check_common(qp, settings);
   if (settings.check_finite) {
     check_matrix_values(qp.P, "P", settings.max_abs_value);

@@ -1,5 +1,7 @@
 #include "csc.hpp"
 
+#include "dqp/problem.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -16,14 +18,10 @@ SparseView view_csc(const CSC& csc, const char* name) {
          std::to_string(indptr.shape(0)));
   const Index nnz = static_cast<Index>(data.shape(0));
   if (static_cast<Index>(indices.shape(0)) != nnz) fail("indices and data differ in length");
-  const Index* ptr = indptr.data();
-  if (ptr[0] != 0 || ptr[cols] != nnz) fail("indptr must start at 0 and end at nnz");
-  for (Index j = 0; j < cols; ++j)
-    if (ptr[j + 1] < ptr[j]) fail("indptr must be non-decreasing");
-  const Index* idx = indices.data();
-  for (Index k = 0; k < nnz; ++k)
-    if (idx[k] < 0 || idx[k] >= rows) fail("row index out of range");
-  return SparseView(rows, cols, nnz, ptr, idx, data.data());
+  // The arrays' lengths are checked here; their contents by the core.
+  const SparseView view(rows, cols, nnz, indptr.data(), indices.data(), data.data());
+  validate_structure(view, name);
+  return view;
 }
 
 }  // namespace dqp::python

@@ -18,7 +18,8 @@ using ValueArray = nanobind::ndarray<const double, nanobind::ndim<1>, nanobind::
                                      nanobind::device::cpu>;
 using CSC = std::tuple<Index, Index, IndexArray, IndexArray, ValueArray>;
 
-// Throws std::invalid_argument naming `name` when the structure is broken.
+// Throws std::invalid_argument naming `name` when the arrays' lengths
+// disagree or the structure is broken (dqp::validate_structure).
 SparseView view_csc(const CSC& csc, const char* name);
 
 }  // namespace dqp::python

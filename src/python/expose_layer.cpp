@@ -23,8 +23,13 @@ namespace dqp::python {
 
 namespace {
 
-SparseProblem sparse_problem(const CSC& P, const VectorView& q, const CSC& C, const VectorView& d,
-                             const CSC& A, const VectorView& b) {
+// nanobind's Eigen casters take Eigen::Ref (converting float32 or strided
+// arrays into a copy that lives for the call); the problem views them.
+using DenseArg = Eigen::Ref<const RowMatrix>;
+using VectorArg = Eigen::Ref<const Vector>;
+
+SparseProblem sparse_problem(const CSC& P, const VectorArg& q, const CSC& C, const VectorArg& d,
+                             const CSC& A, const VectorArg& b) {
   return {view_csc(P, "P"), q, view_csc(C, "C"), d, view_csc(A, "A"), b};
 }
 
@@ -66,35 +71,35 @@ void expose_layer(nb::module_& m) {
            "native=False makes a layer whose points come from forward_from_* (Python solvers).")
       .def_prop_ro("settings", &Layer::settings)
       .def("validate_dense",
-           [](const Layer& layer, const DenseView& P, const VectorView& q, const DenseView& C,
-              const VectorView& d, const DenseView& A, const VectorView& b) {
+           [](const Layer& layer, const DenseArg& P, const VectorArg& q, const DenseArg& C,
+              const VectorArg& d, const DenseArg& A, const VectorArg& b) {
              validate(DenseProblem{P, q, C, d, A, b}, layer.settings());
            },
            nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
            "Raise ValueError naming the bad argument (shapes, NaN/Inf, symmetry, PSD).")
       .def("validate_sparse",
-           [](const Layer& layer, const CSC& P, const VectorView& q, const CSC& C,
-              const VectorView& d, const CSC& A, const VectorView& b) {
+           [](const Layer& layer, const CSC& P, const VectorArg& q, const CSC& C,
+              const VectorArg& d, const CSC& A, const VectorArg& b) {
              validate(sparse_problem(P, q, C, d, A, b), layer.settings());
            },
            nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"))
       .def("forward_dense",
-           [](const Layer& layer, const DenseView& P, const VectorView& q, const DenseView& C,
-              const VectorView& d, const DenseView& A, const VectorView& b, WarmStart warm) {
+           [](const Layer& layer, const DenseArg& P, const VectorArg& q, const DenseArg& C,
+              const VectorArg& d, const DenseArg& A, const VectorArg& b, WarmStart warm) {
              return layer.forward(DenseProblem{P, q, C, d, A, b}, warm_ptr(warm));
            },
            nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
            nb::arg("warm") = nb::none(), nb::call_guard<nb::gil_scoped_release>())
       .def("forward_sparse",
-           [](const Layer& layer, const CSC& P, const VectorView& q, const CSC& C,
-              const VectorView& d, const CSC& A, const VectorView& b, WarmStart warm) {
+           [](const Layer& layer, const CSC& P, const VectorArg& q, const CSC& C,
+              const VectorArg& d, const CSC& A, const VectorArg& b, WarmStart warm) {
              return layer.forward(sparse_problem(P, q, C, d, A, b), warm_ptr(warm));
            },
            nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
            nb::arg("warm") = nb::none(), nb::call_guard<nb::gil_scoped_release>())
       .def("forward_from_dense",
-           [](const Layer& layer, const DenseView& P, const VectorView& q, const DenseView& C,
-              const VectorView& d, const DenseView& A, const VectorView& b, const Vector& z,
+           [](const Layer& layer, const DenseArg& P, const VectorArg& q, const DenseArg& C,
+              const VectorArg& d, const DenseArg& A, const VectorArg& b, const Vector& z,
               const Vector& lam, const Vector& mu, bool has_duals, Status status) {
              return layer.forward_from(DenseProblem{P, q, C, d, A, b},
                                        make_point(z, lam, mu, has_duals, status));
@@ -103,8 +108,8 @@ void expose_layer(nb::module_& m) {
            nb::arg("z"), nb::arg("lam"), nb::arg("mu"), nb::arg("has_duals"), nb::arg("status"),
            nb::call_guard<nb::gil_scoped_release>())
       .def("forward_from_sparse",
-           [](const Layer& layer, const CSC& P, const VectorView& q, const CSC& C,
-              const VectorView& d, const CSC& A, const VectorView& b, const Vector& z,
+           [](const Layer& layer, const CSC& P, const VectorArg& q, const CSC& C,
+              const VectorArg& d, const CSC& A, const VectorArg& b, const Vector& z,
               const Vector& lam, const Vector& mu, bool has_duals, Status status) {
              return layer.forward_from(sparse_problem(P, q, C, d, A, b),
                                        make_point(z, lam, mu, has_duals, status));
@@ -113,10 +118,10 @@ void expose_layer(nb::module_& m) {
            nb::arg("z"), nb::arg("lam"), nb::arg("mu"), nb::arg("has_duals"), nb::arg("status"),
            nb::call_guard<nb::gil_scoped_release>())
       .def("backward_dense",
-           [](const Layer& layer, const DenseView& P, const VectorView& q, const DenseView& C,
-              const VectorView& d, const DenseView& A, const VectorView& b,
-              const Solution& solution, const VectorView& dz, const VectorView& dlam,
-              const VectorView& dmu) {
+           [](const Layer& layer, const DenseArg& P, const VectorArg& q, const DenseArg& C,
+              const VectorArg& d, const DenseArg& A, const VectorArg& b,
+              const Solution& solution, const VectorArg& dz, const VectorArg& dlam,
+              const VectorArg& dmu) {
              DenseGradients g =
                  layer.backward(DenseProblem{P, q, C, d, A, b}, solution, dz, dlam, dmu);
              return std::make_tuple(std::move(g.P), std::move(g.q), std::move(g.C),
@@ -127,9 +132,9 @@ void expose_layer(nb::module_& m) {
            nb::call_guard<nb::gil_scoped_release>(),
            "Gradients (P, q, C, d, A, b) of a loss whose gradients in (z, lam, mu) are given.")
       .def("backward_sparse",
-           [](const Layer& layer, const CSC& P, const VectorView& q, const CSC& C,
-              const VectorView& d, const CSC& A, const VectorView& b, const Solution& solution,
-              const VectorView& dz, const VectorView& dlam, const VectorView& dmu) {
+           [](const Layer& layer, const CSC& P, const VectorArg& q, const CSC& C,
+              const VectorArg& d, const CSC& A, const VectorArg& b, const Solution& solution,
+              const VectorArg& dz, const VectorArg& dlam, const VectorArg& dmu) {
              SparseGradients g =
                  layer.backward(sparse_problem(P, q, C, d, A, b), solution, dz, dlam, dmu);
              return std::make_tuple(std::move(g.P), std::move(g.q), std::move(g.C),

@@ -173,6 +173,31 @@ TEST(Batch, BadInputNamesProblemAndArgument) {
   EXPECT_NE(shape.find("dz"), std::string::npos) << shape;
 }
 
+// "Empty" means zero in single and batch calls alike: RowMatrix() (0 x 0),
+// zero columns or zero rows for dlam and dmu give what explicit zeros give.
+TEST(Batch, EmptyDualGradientsMeanZero) {
+  std::mt19937 rng(206);
+  const auto batch = make_batch(random_qp(rng, {6, 1, 2, 5, 1.0}).qp, rng);
+  const std::vector<DenseProblem> problems = batch.views();
+  const Index count = static_cast<Index>(problems.size());
+  const Layer layer;
+  const auto solutions = forward_batch(layer, problems, two_threads(true));
+  const RowMatrix dz = RowMatrix::Ones(count, 6);
+  const auto zeros = backward_batch(layer, problems, solutions, dz, RowMatrix::Zero(count, 1),
+                                    RowMatrix::Zero(count, 5), two_threads(true));
+  for (const RowMatrix& empty : {RowMatrix(), RowMatrix(count, 0), RowMatrix(0, 5)}) {
+    const auto gradients =
+        backward_batch(layer, problems, solutions, dz, empty, empty, two_threads(true));
+    for (Index i = 0; i < count; ++i) {
+      EXPECT_EQ(gradients[i].q, zeros[i].q);
+      EXPECT_EQ(gradients[i].C, zeros[i].C);
+      const auto single = layer.backward(problems[i], solutions[i], dz.row(i).transpose(),
+                                         Vector(), Vector());
+      EXPECT_EQ(gradients[i].q, single.q);
+    }
+  }
+}
+
 // The streaming backward hands each problem's gradients to the sink exactly
 // once, equal to the collected ones; a null solution is refused.
 TEST(Batch, StreamingBackwardMatchesCollected) {

@@ -107,7 +107,8 @@ TEST(Clp, LinearProgram) {
 TEST(Clp, InfeasibleIsPrimalInfeasible) {
   EXPECT_EQ(clp(infeasible_qp()).status, Status::PrimalInfeasible);
   EXPECT_EQ(clp(to_sparse(infeasible_qp())).status, Status::PrimalInfeasible);
-  EXPECT_EQ(Layer(solver_settings(kClp)).forward(infeasible_qp().view()).status,
+  const DenseQP infeasible = infeasible_qp();
+  EXPECT_EQ(Layer(solver_settings(kClp)).forward(infeasible.view()).status,
             Status::PrimalInfeasible);
 }
 

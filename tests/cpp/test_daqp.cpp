@@ -64,7 +64,8 @@ TEST(Daqp, LinearProgram) {
 TEST(Daqp, PrimalInfeasible) {
   EXPECT_EQ(raw_solve(kDaqp, infeasible_qp(), solver_settings(kDaqp)).status,
             Status::PrimalInfeasible);
-  EXPECT_EQ(Layer(solver_settings(kDaqp)).forward(infeasible_qp().view()).status,
+  const DenseQP infeasible = infeasible_qp();
+  EXPECT_EQ(Layer(solver_settings(kDaqp)).forward(infeasible.view()).status,
             Status::PrimalInfeasible);
 }
 

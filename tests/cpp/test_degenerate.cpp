@@ -181,7 +181,8 @@ TEST(Degenerate, WeaklyActiveRowOutsideTheActiveSetIsFlagged) {
   const DenseQP qp = weakly_active_problem();
   for (const bool sparse : {false, true}) {
     SCOPED_TRACE(sparse ? "sparse" : "dense");
-    const Solution s = sparse ? layer.forward(to_sparse(qp).view()) : layer.forward(qp.view());
+    const SparseQP sparse_qp = to_sparse(qp);
+    const Solution s = sparse ? layer.forward(sparse_qp.view()) : layer.forward(qp.view());
     ASSERT_EQ(s.status, Status::Optimal);
     EXPECT_TRUE(s.polished);
     EXPECT_TRUE(s.active.empty());
@@ -206,7 +207,8 @@ TEST(Degenerate, ARowWithANegativePolishedDualIsDropped) {
                                     Eigen::Vector2d(1, 1), Vector(0), Eigen::Vector2d(1, 0))));
   for (const bool sparse : {false, true}) {
     SCOPED_TRACE(sparse ? "sparse" : "dense");
-    const Solution s = sparse ? layer.forward(to_sparse(qp).view()) : layer.forward(qp.view());
+    const SparseQP sparse_qp = to_sparse(qp);
+    const Solution s = sparse ? layer.forward(sparse_qp.view()) : layer.forward(qp.view());
     ASSERT_EQ(s.status, Status::Optimal);
     EXPECT_TRUE(s.polished);
     EXPECT_EQ(s.active, (std::vector<Index>{0}));

@@ -22,8 +22,6 @@ SparseView view_of(const SparseMatrix& M) {
                     M.valuePtr());
 }
 
-SparseProblem SparseQP::view() const { return {view_of(P), q, view_of(C), d, view_of(A), b}; }
-
 SparseMatrix to_sparse(const RowMatrix& M) {
   SparseMatrix S = M.sparseView();  // drops exact zeros only
   S.makeCompressed();

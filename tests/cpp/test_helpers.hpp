@@ -16,35 +16,10 @@ namespace dqp::test {
 
 // ---------------------------------------------------------------- storage --
 
-// A QP that owns its data; view() hands the core a no-copy view of it, so a
-// test may edit an entry in place and view again.
-struct DenseQP {
-  RowMatrix P;
-  Vector q;
-  RowMatrix C;
-  Vector d;
-  RowMatrix A;
-  Vector b;
-
-  Index n() const { return q.size(); }
-  Index m() const { return d.size(); }
-  Index p() const { return b.size(); }
-  DenseProblem view() const { return {P, q, C, d, A, b}; }
-};
-
-struct SparseQP {
-  SparseMatrix P;  // both triangles stored
-  Vector q;
-  SparseMatrix C;
-  Vector d;
-  SparseMatrix A;
-  Vector b;
-
-  Index n() const { return q.size(); }
-  Index m() const { return d.size(); }
-  Index p() const { return b.size(); }
-  SparseProblem view() const;
-};
+// Problems that own their data (owned_problem.hpp): view() hands the core a
+// no-copy view, so a test may edit an entry in place and view again.
+using dqp::DenseQP;
+using dqp::SparseQP;
 
 SparseView view_of(const SparseMatrix& M);
 // Keeps exactly the nonzero entries, compressed.

@@ -153,7 +153,8 @@ TEST(Piqp, AbsoluteOnlyAndRelativeOnlyTolerancesConverge) {
 TEST(Piqp, PrimalInfeasibleDense) {
   EXPECT_EQ(raw_solve(kPiqp, infeasible_qp(), solver_settings(kPiqp)).status,
             Status::PrimalInfeasible);
-  EXPECT_EQ(Layer(solver_settings(kPiqp)).forward(infeasible_qp().view()).status,
+  const DenseQP infeasible = infeasible_qp();
+  EXPECT_EQ(Layer(solver_settings(kPiqp)).forward(infeasible.view()).status,
             Status::PrimalInfeasible);
 }
 TEST(Piqp, PrimalInfeasibleSparse) {

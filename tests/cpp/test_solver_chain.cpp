@@ -43,7 +43,8 @@ TEST(SolverChain, FallbackRescuesAFailedSolveAndSaysWhoAnswered) {
   const Layer layer(Settings{}, chain);
   for (const bool sparse : {false, true}) {
     SCOPED_TRACE(sparse ? "sparse" : "dense");
-    const Solution s = sparse ? layer.forward(to_sparse(g.qp).view()) : layer.forward(g.qp.view());
+    const SparseQP sparse_qp = to_sparse(g.qp);
+    const Solution s = sparse ? layer.forward(sparse_qp.view()) : layer.forward(g.qp.view());
     ASSERT_EQ(s.status, Status::Optimal);
     EXPECT_EQ(s.solver, "proxqp");
     EXPECT_GE(s.iterations, 7);  // the failed attempt's iterations are counted
@@ -126,7 +127,8 @@ TEST(SolverChain, SkipsSolversThatDoNotTakeTheStorage) {
   for (const SolverInfo& info : qp_solvers())
     if (info.dense && !info.sparse) settings.fallback_solvers.push_back(info.name);
   const Layer layer(settings);
-  const Solution s = layer.forward(to_sparse(g.qp).view());
+  const SparseQP sparse = to_sparse(g.qp);
+  const Solution s = layer.forward(sparse.view());
   ASSERT_EQ(s.status, Status::Optimal);
   EXPECT_EQ(s.solver, "proxqp");
 }
@@ -146,7 +148,8 @@ TEST(SolverChain, AutoPicksBySizeAndStorage) {
     SCOPED_TRACE("n = " + std::to_string(n));
     const GeneratedQP g = random_qp(rng, {n, 2, 4, 8, 0.5});
     const Solution dense = layer.forward(g.qp.view());
-    const Solution sparse = layer.forward(to_sparse(g.qp).view());
+    const SparseQP sparse_qp = to_sparse(g.qp);
+    const Solution sparse = layer.forward(sparse_qp.view());
     ASSERT_EQ(dense.status, Status::Optimal);
     ASSERT_EQ(sparse.status, Status::Optimal);
     // DAQP (else ProxQP) for small dense problems, PIQP for large dense and

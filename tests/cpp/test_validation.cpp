@@ -40,8 +40,10 @@ std::string forward_error(const SparseQP& qp, const Settings& settings = {}) {
 }
 
 TEST(Validation, WellFormedProblemPasses) {
-  EXPECT_NO_THROW(validate(full_problem().view(), Settings{}));
-  EXPECT_NO_THROW(validate(to_sparse(full_problem()).view(), Settings{}));
+  const DenseQP dense = full_problem();
+  const SparseQP sparse = to_sparse(dense);
+  EXPECT_NO_THROW(validate(dense.view(), Settings{}));
+  EXPECT_NO_THROW(validate(sparse.view(), Settings{}));
 }
 
 TEST(Validation, ShapeOfP) {
@@ -77,16 +79,24 @@ TEST(Validation, ShapeOfA) {
   EXPECT_TRUE(names(forward_error(qp), "A"));
 }
 
+// A right-hand side whose length does not match its matrix's rows is the
+// one reported (the message starts with it), not the matrix.
 TEST(Validation, LengthOfD) {
   DenseQP qp = full_problem();
   qp.d = Vector::Zero(4);
-  EXPECT_TRUE(names(forward_error(qp), "d"));
+  const std::string message = forward_error(qp);
+  EXPECT_EQ(message.rfind("d must have 3 entries", 0), 0u) << message;
+  const SparseQP sparse = to_sparse(qp);
+  EXPECT_EQ(invalid_argument_message([&] { Layer().forward(sparse.view()); })
+                .rfind("d must have 3 entries", 0),
+            0u);
 }
 
 TEST(Validation, LengthOfB) {
   DenseQP qp = full_problem();
   qp.b = Vector::Zero(2);
-  EXPECT_TRUE(names(forward_error(qp), "b"));
+  const std::string message = forward_error(qp);
+  EXPECT_EQ(message.rfind("b must have 1 entries", 0), 0u) << message;
 }
 
 TEST(Validation, SparseShapes) {
@@ -191,7 +201,8 @@ TEST(Validation, SingularPSDPassesCheck) {
   DenseQP qp = full_problem();
   qp.P << 1, 1, 1, 1;
   EXPECT_NO_THROW(validate(qp.view(), settings));
-  EXPECT_NO_THROW(validate(to_sparse(qp).view(), settings));
+  const SparseQP sparse = to_sparse(qp);
+  EXPECT_NO_THROW(validate(sparse.view(), settings));
 }
 
 // P = 0 stored with no entries (an LP): the sparse PSD check must not read
@@ -291,8 +302,185 @@ TEST(Validation, ForwardFromWrongSizeZ) {
   PrimalDual point;
   point.z = Vector::Zero(3);
   point.status = Status::Optimal;
-  EXPECT_TRUE(names(invalid_argument_message([&] { layer.forward_from(full_problem().view(), point); }),
+  const DenseQP qp = full_problem();
+  EXPECT_TRUE(names(invalid_argument_message([&] { layer.forward_from(qp.view(), point); }),
                     "z"));
+}
+
+// ------------------------------------------------------ CSC structure --
+
+// The seed problem, sparse, with C in arrays of its own so that a test can
+// break its structure: C = [[-1,-1],[-1,0],[0,-1]] is, by columns,
+// rows (0, 1) then (0, 2).
+struct BrokenC {
+  SparseQP qp = to_sparse(seed_problem());
+  std::vector<Index> indptr{0, 2, 4};
+  std::vector<Index> rows{0, 1, 0, 2};
+  std::vector<double> values{-1, -1, -1, -1};
+  Index row_count = 3;
+
+  SparseProblem view() const {
+    const SparseView C(row_count, 2, static_cast<Index>(values.size()), indptr.data(),
+                       rows.data(), values.data());
+    return {qp.P, qp.q, C, qp.d, qp.A, qp.b};
+  }
+};
+
+// Every malformed structure gets std::invalid_argument naming C, from
+// validate and from forward (no solver reads it first), in place of the
+// segfault or the silent wrong status it used to cause.
+void expect_broken(const BrokenC& broken, const std::string& what) {
+  const std::string from_validate =
+      invalid_argument_message([&] { validate(broken.view(), Settings{}); });
+  EXPECT_EQ(from_validate.rfind("C (CSC): ", 0), 0u) << from_validate;
+  EXPECT_NE(from_validate.find(what), std::string::npos) << from_validate;
+  const std::string from_forward =
+      invalid_argument_message([&] { Layer().forward(broken.view()); });
+  EXPECT_EQ(from_forward, from_validate);
+}
+
+TEST(CscStructure, WellFormedArraysPass) {
+  const BrokenC intact;
+  EXPECT_NO_THROW(validate(intact.view(), Settings{}));
+  const Solution s = Layer().forward(intact.view());
+  EXPECT_TRUE(is_optimal(s.status));
+}
+
+TEST(CscStructure, RowIndexOutOfRange) {
+  // The case: index 99 in an 8-row C (crashed inside PIQP).
+  BrokenC broken;
+  broken.qp.d = Vector::Zero(8);
+  broken.row_count = 8;
+  broken.rows[3] = 99;
+  expect_broken(broken, "row index 99 in column 1 is out of range for 8 rows");
+  broken.rows[3] = -1;
+  expect_broken(broken, "row index -1");
+}
+
+TEST(CscStructure, DecreasingColumnPointers) {
+  BrokenC broken;
+  broken.indptr = {0, 3, 2};
+  expect_broken(broken, "non-decreasing");
+}
+
+TEST(CscStructure, ColumnPointersBeyondNnz) {
+  BrokenC broken;
+  broken.indptr = {0, 5, 4};
+  expect_broken(broken, "at most nnz = 4");
+}
+
+TEST(CscStructure, LastColumnPointerShortOfNnz) {
+  BrokenC broken;
+  broken.indptr = {0, 2, 3};
+  expect_broken(broken, "last column pointer must equal nnz = 4");
+}
+
+TEST(CscStructure, FirstColumnPointerNotZero) {
+  BrokenC broken;
+  broken.indptr = {1, 2, 4};
+  expect_broken(broken, "must start at 0");
+}
+
+TEST(CscStructure, UnsortedRows) {
+  BrokenC broken;
+  broken.rows = {1, 0, 0, 2};
+  expect_broken(broken, "strictly increasing");
+}
+
+TEST(CscStructure, DuplicateRows) {
+  BrokenC broken;
+  broken.rows = {0, 0, 0, 2};
+  expect_broken(broken, "duplicate");
+}
+
+TEST(CscStructure, BrokenPAndANamed) {
+  SparseQP qp = to_sparse(full_problem());
+  qp.P.innerIndexPtr()[0] = 7;
+  EXPECT_EQ(invalid_argument_message([&] { validate(qp.view(), Settings{}); }).rfind("P (CSC): ", 0),
+            0u);
+  qp = to_sparse(full_problem());
+  qp.A.outerIndexPtr()[1] = 2;  // A is 1 x 2 with 2 entries: column 0 claims both
+  qp.A.outerIndexPtr()[2] = 1;
+  EXPECT_EQ(invalid_argument_message([&] { validate(qp.view(), Settings{}); }).rfind("A (CSC): ", 0),
+            0u);
+}
+
+// ------------------------------------------- backward gets its own problem --
+
+TEST(Validation, BackwardRefusesAnotherProblemOfTheSameSize) {
+  const Layer layer;
+  const DenseQP qp = full_problem();
+  const Solution s = layer.forward(qp.view());
+  ASSERT_TRUE(s.differentiable());
+  EXPECT_NO_THROW(layer.backward(qp.view(), s, Vector::Ones(2), Vector(), Vector()));
+  for (int entry = 0; entry < 6; ++entry) {
+    DenseQP other = qp;
+    switch (entry) {
+      case 0: other.P(0, 0) += 1; break;
+      case 1: other.q[1] += 1; break;
+      case 2: other.C(0, 0) += 1; break;
+      case 3: other.d[0] += 1; break;
+      case 4: other.A(0, 1) += 1; break;
+      case 5: other.b[0] += 1; break;
+    }
+    const std::string message = invalid_argument_message(
+        [&] { layer.backward(other.view(), s, Vector::Ones(2), Vector(), Vector()); });
+    EXPECT_NE(message.find("does not belong to this problem"), std::string::npos)
+        << "changed entry " << entry << ": " << message;
+  }
+  // Sparse: a different pattern with the same values and sizes.
+  const SparseQP sparse = to_sparse(qp);
+  const Solution ss = layer.forward(sparse.view());
+  EXPECT_NO_THROW(layer.backward(sparse.view(), ss, Vector::Ones(2), Vector(), Vector()));
+  SparseQP moved = sparse;
+  moved.q[0] += 0.5;
+  EXPECT_FALSE(invalid_argument_message([&] {
+    layer.backward(moved.view(), ss, Vector::Ones(2), Vector(), Vector());
+  }).empty());
+  // The same data in other buffers is the same problem.
+  const DenseQP copy = qp;
+  EXPECT_NO_THROW(layer.backward(copy.view(), s, Vector::Ones(2), Vector(), Vector()));
+}
+
+// --------------------------------------------------- strict_linear_solver --
+
+// An LP (P = 0) whose two active rows are not bounds: the Schur-complement
+// LLT, which needs a positive definite P, cannot factor its K.
+DenseQP lp_schur_cannot_factor() {
+  DenseQP qp;
+  qp.P = RowMatrix::Zero(2, 2);
+  qp.q = Vector(2);
+  qp.q << 1, 0;
+  qp.C = RowMatrix(2, 2);
+  qp.C << -1, -1, -1, 1;
+  qp.d = Vector::Ones(2);
+  qp.A = RowMatrix(0, 2);
+  qp.b = Vector(0);
+  return qp;
+}
+
+TEST(Validation, RequestedLinearSolverIsReplacedUnlessStrict) {
+  const DenseQP qp = lp_schur_cannot_factor();
+  Settings settings;
+  settings.lin_solver = "schur_llt";
+  const Solution s = Layer(settings).forward(qp.view());
+  ASSERT_TRUE(is_optimal(s.status));
+  EXPECT_NEAR(s.z[0], -1.0, 1e-8);
+  EXPECT_NE(s.linear_solver(), "schur_llt");  // said, not silent
+  EXPECT_FALSE(s.linear_solver().empty());
+
+  settings.strict_linear_solver = true;
+  try {
+    Layer(settings).forward(qp.view());
+    ADD_FAILURE() << "strict_linear_solver let another linear solver take over";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find("schur_llt"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("strict_linear_solver"), std::string::npos);
+  }
+  // A problem it can factor is solved with it.
+  const DenseQP seed = seed_problem();
+  const Solution fine = Layer(settings).forward(seed.view());
+  EXPECT_EQ(fine.linear_solver(), "schur_llt");
 }
 
 }  // namespace
