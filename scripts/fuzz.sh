@@ -9,7 +9,7 @@ source scripts/ccache.sh
 seconds=${1:-60}
 
 # HiGHS left out for build time, as in sanitize.sh (the harness uses the default solver).
-cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DDQP_BUILD_FUZZERS=ON -DDQP_WITH_HIGHS=OFF \
+cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DDQP_BUILD_FUZZERS=ON -DDQP_WITH_HIGHS=OFF -DDQP_SHARED=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "${DQP_CMAKE_LAUNCHER[@]}" >/dev/null
 cmake --build build/fuzz --target fuzz_core -j"$(nproc)"
 rm -rf build/fuzz/corpus && cp -r fuzz/corpus/core build/fuzz/corpus

@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: the C++ toolchain, SuiteSparse (linear solvers) and
-# GoogleTest (C++ tests); ccache lets scripts/test.sh reuse this build's objects.
+# System packages: the C++ toolchain, SuiteSparse (linear solvers),
+# GoogleTest (C++ tests) and Eigen (for C++ programs built against an
+# installed dqp without the Python environment: scripts/test.sh); ccache lets
+# scripts/test.sh reuse this build's objects.
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()
-  for package in g++ clang cmake ccache libgtest-dev liblapack-dev libsuitesparse-dev; do
+  for package in g++ clang cmake ccache libgtest-dev liblapack-dev libsuitesparse-dev libeigen3-dev; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   if [ "${#missing[@]}" -gt 0 ]; then

@@ -13,7 +13,7 @@ int main() {
   dqp::Vector q = dqp::Vector::Zero(2), d(3), b(0);
   d << -1, 0, 0;
 
-  const dqp::Layer layer;  // native ProxQP, default settings
+  const dqp::Layer layer;  // default settings: the "auto" solver chain
   const dqp::DenseProblem problem{P, q, C, d, A, b};
   const dqp::Solution solution = layer.forward(problem);
   std::cout << "status " << dqp::to_string(solution.status) << ", z = " << solution.z.transpose()
