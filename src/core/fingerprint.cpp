@@ -14,12 +14,12 @@ constexpr Index kSamples = 8;
 
 class Hash {
  public:
+  // A word at a time (a byte-wise FNV-1a took 1.7 us at n = 10, more than
+  // the validation of the whole problem): xor, multiply by an odd constant,
+  // fold the high bits down.
   void add(std::uint64_t word) {
-    // FNV-1a over the word's bytes.
-    for (int byte = 0; byte < 8; ++byte) {
-      state_ ^= (word >> (8 * byte)) & 0xffu;
-      state_ *= 0x100000001b3ull;
-    }
+    state_ = (state_ ^ word) * 0x9e3779b97f4a7c15ull;
+    state_ ^= state_ >> 29;
   }
   void add_value(double value) {
     std::uint64_t bits;
