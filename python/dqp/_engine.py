@@ -50,6 +50,10 @@ class Engine:
         self.settings = settings
         self.core = _core.Layer(core, native=self.native)
 
+    def __reduce__(self):
+        # The C++ layer does not pickle; its settings do, and rebuild it.
+        return (Engine, (self.settings,))
+
     def __repr__(self) -> str:
         kind = "native" if self.native else "qpsolvers"
         return f"Engine(qp_solver='{self.solver_name}' ({kind}), lin_solver='{self.core.settings.lin_solver}')"

@@ -14,8 +14,8 @@ from typing import Optional
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 
+from ._autodiff import Factorizations, tangents as tangents_of, vjp
 from ._inputs import NAMES, Spec
 from ._warnings import warn
 
@@ -96,16 +96,35 @@ def _forward(engine, spec: Spec, data: tuple, threads: int, warm):
             stack([s.lam for s in solutions], spec.p), stack([s.mu for s in solutions], spec.m))
 
 
+class CallOptions(dict):
+    """The options of one layer call, and what its forward leaves behind
+    ("solutions", "ok", "statuses", "factors"). A dict subclass on purpose:
+    torch.func rebuilds plain dicts among a Function's inputs, which would
+    lose what the forward writes; a subclass is passed through as it is."""
+
+
 class QPFunction(torch.autograd.Function):
-    """z, lam, mu = QPFunction.apply(engine, spec, options, *tensors); shapes (B, n), (B, p), (B, m).
+    """z, lam, mu, ids = QPFunction.apply(engine, spec, options, *tensors); shapes (B, n), (B, p), (B, m), (B,).
 
     A failed element (a solve that is not optimal, or with on_failure other
     than "raise" an element whose inputs hold NaN or Inf) gets NaN outputs and
     zero gradients; ``options["ok"]`` receives the per-element success list.
+
+    ``ids`` says which solution of ``options["factors"]`` each row uses (-1:
+    a failed element, whose derivatives are zero): under vmap the call is
+    flattened into one bigger batch, and the derivatives find their
+    factorization through it.
+
+    Backward has two paths. A plain ``loss.backward()`` runs the core's C++
+    backward for the whole batch. When autograd records the backward
+    (``create_graph=True``, Hessians, torch.func), it is written in torch
+    operations around :class:`~dqp._autodiff.KKTSolve` so that it can be
+    differentiated again; both give the same first derivative. Forward mode
+    (``jvp``) and ``vmap`` have their own rules.
     """
 
     @staticmethod
-    def forward(ctx, engine, spec: Spec, options: dict, *tensors):
+    def forward(engine, spec: Spec, options: dict, *tensors):
         data = batch_data(spec, tensors)
         on_failure = options["on_failure"]
         invalid = {} if on_failure == "raise" else invalid_elements(spec, tensors)
@@ -133,19 +152,51 @@ class QPFunction(torch.autograd.Function):
             failed = [i for i, _, _ in failures]
             Z[failed], Lam[failed], Mu[failed] = np.nan, np.nan, np.nan
         ok = [i not in invalid and solutions[i].optimal for i in range(spec.size)]
-        ctx.engine, ctx.spec, ctx.data, ctx.solutions = engine, sub_spec, sub_data, [solutions[i] for i in good]
-        ctx.good, ctx.size, ctx.ok = good, spec.size, ok
-        ctx.threads = options["threads"]
-        ctx.shapes = [t.shape for t in tensors]
-        ctx.batched = [spec.batched[name] for name in NAMES for _ in range(spec.counts[name])]
         options["solutions"], options["ok"] = solutions, ok
         options["statuses"] = ["invalid_input" if i in invalid else solutions[i].status for i in range(spec.size)]
-        return torch.from_numpy(Z), torch.from_numpy(Lam), torch.from_numpy(Mu)
+        # What backward needs, handed to setup_context through the options.
+        options["backward"] = dict(engine=engine, spec=sub_spec, data=sub_data,
+                                   solutions=[solutions[i] for i in good], good=good, size=spec.size, ok=ok,
+                                   threads=options["threads"],
+                                   batched=[spec.batched[name] for name in NAMES for _ in range(spec.counts[name])])
+        shared = spec.sparse and all(spec.counts[name] == 1 for name in MATRICES)
+        options["factors"] = Factorizations(engine, spec.sparse, sub_data, [solutions[i] for i in good], spec.n,
+                                            spec.p, spec.m, options["threads"], spec.patterns if shared else None)
+        position = {i: j for j, i in enumerate(good)}
+        ids = torch.tensor([position[i] if ok[i] else -1 for i in range(spec.size)], dtype=torch.int64)
+        return torch.from_numpy(Z), torch.from_numpy(Lam), torch.from_numpy(Mu), ids
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, gz, glam, gmu):
-        spec, good = ctx.spec, ctx.good
+    def setup_context(ctx, inputs, output):
+        engine, spec, options, *tensors = inputs
+        z, lam, mu, ids = output
+        ctx.mark_non_differentiable(ids)
+        for key, value in options["backward"].items():
+            setattr(ctx, key, value)
+        ctx.full_spec, ctx.factors = spec, options["factors"]
+        ctx.shapes = [t.shape for t in tensors]
+        ctx.save_for_backward(*tensors, z, lam, mu, ids)
+        ctx.save_for_forward(*tensors, z, lam, mu, ids)
+
+    @staticmethod
+    def backward(ctx, gz, glam, gmu, _gids):
+        spec, good, factors = ctx.spec, ctx.good, ctx.factors
+        if torch.is_grad_enabled() or not _plain(gz, glam, gmu) or len(factors.solutions) != len(good):
+            if spec.sparse and not factors.entries:
+                raise _sparse_unsupported("a differentiable backward (create_graph=True, torch.func, Hessians)")
+            if spec.sparse and any(need for name, need in zip(NAMES, ctx.needs_input_grad[3:]) if name in MATRICES):
+                # torch's sparse tensors pass first derivatives to their
+                # values but not second ones (it returns zeros): refuse
+                # rather than let a Hessian come out silently zero.
+                raise NotImplementedError(
+                    "dqp: a differentiable backward (create_graph=True, Hessians, torch.func) in the values of "
+                    "sparse matrices is not supported: torch's sparse tensors do not carry second derivatives "
+                    "of their values. Second derivatives in q, d and b work with sparse matrices that do not "
+                    "require grad; pass dense matrices to differentiate twice in P, C or A")
+            saved = ctx.saved_tensors
+            tensors, (z, lam, mu, ids) = saved[:-4], saved[-4:]
+            grads = vjp(factors, ids, *tensors, z, lam, mu, gz, glam, gmu)
+            return (None, None, None, *(g if need else None for g, need in zip(grads, ctx.needs_input_grad[3:])))
         if not good:
             return (None, None, None, *(torch.zeros(shape, dtype=torch.float64) for shape in ctx.shapes))
         # Failed elements pass no gradient, whatever arrives (NaN outputs
@@ -183,6 +234,59 @@ class QPFunction(torch.autograd.Function):
             else:
                 out.append(torch.from_numpy(np.asarray(grad)).reshape(shapes[0]))
         return (None, None, None, *out)
+
+    @staticmethod
+    def jvp(ctx, _engine, _spec, _options, *tangents):
+        spec = ctx.full_spec
+        if spec.sparse and not ctx.factors.entries:
+            raise _sparse_unsupported("forward-mode AD (torch.func.jvp, jacfwd, torch.autograd.forward_ad)")
+        saved = ctx.saved_tensors
+        tensors, (z, lam, mu, ids) = saved[:-4], saved[-4:]
+        dz, dlam, dmu = tangents_of(ctx.factors, ids, *tensors, z, lam, mu, *tangents)
+        return dz, dlam, dmu, None
+
+    @staticmethod
+    def vmap(info, in_dims, engine, spec: Spec, options: dict, *tensors):
+        """The vmapped dimension joins dqp's batch axis: one batched call."""
+        mapped_matrix = any(dim is not None for name, dim in zip(NAMES, in_dims[3:]) if name in MATRICES)
+        if spec.sparse and (mapped_matrix or any(spec.counts[name] != 1 for name in MATRICES)):
+            raise NotImplementedError(
+                "dqp: torch.vmap over sparse matrices is not supported (torch.vmap does not batch sparse "
+                "tensors); vmap over q, d, b with the sparse matrices shared works, or pass a batch directly "
+                "(a list of sparse matrices)")
+        V = info.batch_size
+        size = spec.size
+        flat, batched = [], {}
+        for name, t, dim in zip(NAMES, tensors, in_dims[3:]):
+            if dim is None and not spec.batched[name]:
+                flat.append(t)                               # shared by every problem: stays shared
+                batched[name] = False
+                continue
+            if dim is None:
+                t = t.unsqueeze(0).expand(V, *t.shape)
+            else:
+                t = t.movedim(dim, 0)
+                if not spec.batched[name]:
+                    t = t.unsqueeze(1).expand(V, size, *t.shape[1:]) if spec.batch is not None else t.unsqueeze(1)
+            flat.append(t.reshape(V * size, *t.shape[2:]).contiguous())
+            batched[name] = True
+        inner = Spec(sparse=spec.sparse, batch=V * size, n=spec.n, m=spec.m, p=spec.p, batched=batched,
+                     patterns=dict(spec.patterns), counts=dict(spec.counts))
+        options["warm"] = None             # warm starts are per problem of the unmapped call
+        z, lam, mu, ids = QPFunction.apply(engine, inner, options, *flat)
+        return tuple(t.reshape(V, size, *t.shape[1:]) for t in (z, lam, mu, ids)), (0, 0, 0, 0)
+
+
+def _plain(*tensors) -> bool:
+    """True when none of the tensors is a torch.func wrapper (those have no numpy view)."""
+    return not any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
+
+
+def _sparse_unsupported(what: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"dqp: {what} is not supported for a batch given as a list of sparse matrices; it is for sparse "
+        "matrices shared by the batch (one torch sparse tensor each) and for dense inputs. First-order "
+        "gradients (loss.backward(), torch.autograd.grad) work for every input")
 
 
 def invalid_elements(spec: Spec, tensors) -> dict:

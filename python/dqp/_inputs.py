@@ -114,6 +114,12 @@ def parse(P, q, C, d, A, b, solve_type: Optional[str]) -> Parsed:
             raw[name] = _as_tensor(x, name, like)
 
     sparse = _storage(raw, solve_type)
+    if sparse and torch._C._functorch.maybe_current_level() is not None:
+        raise NotImplementedError(
+            "dqp: sparse matrices inside torch.func transforms (grad, vjp, jacrev, jacfwd, jvp, vmap, hessian) "
+            "are not supported: torch.func cannot read torch's sparse tensors. With sparse matrices use "
+            "torch.autograd (backward, create_graph=True, torch.autograd.functional.hessian) or the dual "
+            "tensors of torch.autograd.forward_ad; or pass the matrices dense")
     reference = raw["q"]
     dtype, device = reference.dtype, reference.device
     _check_dtypes_devices(raw, dtype, device)

@@ -11,7 +11,7 @@ import torch
 
 from . import _settings
 from ._engine import Engine
-from ._function import QPFunction
+from ._function import CallOptions, QPFunction
 from ._inputs import parse
 from ._single import solve_single_dense
 from ._warnings import warn
@@ -44,6 +44,16 @@ class QPLayer(torch.nn.Module):
         self.engine = Engine(self.settings)
         self.last_solutions: list = []
         self._warned_degenerate = False
+
+    def __getstate__(self) -> dict:
+        # Pickle, deepcopy and torch.save keep the settings (the engine
+        # rebuilds itself from them) and drop the last call's solutions,
+        # which hold C++ factorizations.
+        state = self.__dict__.copy()
+        state["last_solutions"] = []
+        state.pop("_statuses", None)
+        state.pop("_ok", None)
+        return state
 
     def extra_repr(self) -> str:
         changed = {k: v for k, v in self.settings.items()
@@ -112,8 +122,8 @@ class QPLayer(torch.nn.Module):
         warm = self.last_solutions if self.settings["warm_start_from_previous"] else None
         if warm is not None and (len(warm) != spec.size or any(s is None for s in warm)):
             warm = None
-        options = {"threads": self.threads, "on_failure": self.settings["on_failure"], "warm": warm}
-        z, lam, mu = QPFunction.apply(self.engine, spec, options, *parsed.tensors)
+        options = CallOptions(threads=self.threads, on_failure=self.settings["on_failure"], warm=warm)
+        z, lam, mu, _ = QPFunction.apply(self.engine, spec, options, *parsed.tensors)
         self.last_solutions = options["solutions"]
         self.__dict__["_statuses"] = options["statuses"]
         self.__dict__["_ok"] = options["ok"]

@@ -14,8 +14,9 @@ from typing import Optional
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
+from torch.autograd import forward_ad
 
+from ._autodiff import Factorizations, tangents as tangents_of, vjp
 from ._function import _report_failures, core_backward, minus_infinity_message
 
 _EMPTY_ROWS: dict = {}   # n -> ((0, n) matrix, (0,) vector), reused for absent constraints
@@ -96,12 +97,13 @@ def solve_single_dense(layer, P, q, C, d, A, b, batch_axis: bool = False):
         z, lam, mu = np.full_like(z, np.nan), np.full_like(lam, np.nan), np.full_like(mu, np.nan)
     if batch_axis:
         z, lam, mu = z.reshape(1, -1), lam.reshape(1, -1), mu.reshape(1, -1)
-    if torch.is_grad_enabled():
-        # Only the inputs that need a gradient go through the autograd node:
-        # each argument costs apply() time, and constants (P, C, A of a
-        # projection layer) are the common case.
-        tensors = (P, q, C, d, A, b)
-        needs = [i for i in range(6) if tensors[i] is not None and tensors[i].requires_grad]
+    # Only the inputs that need a derivative go through the autograd node:
+    # each argument costs apply() time, and constants (P, C, A of a
+    # projection layer) are the common case. Forward-mode tangents count too.
+    tensors = (P, q, C, d, A, b)
+    dual = forward_ad._current_level >= 0
+    if torch.is_grad_enabled() or dual:
+        needs = [i for i in range(6) if tensors[i] is not None and (tensors[i].requires_grad or dual)]
         if needs:
             z, lam, mu = _SingleDense.apply(engine, solution, arrays, (z, lam, mu), needs,
                                             *[tensors[i] for i in needs])
@@ -110,24 +112,61 @@ def solve_single_dense(layer, P, q, C, d, A, b, batch_axis: bool = False):
 
 
 class _SingleDense(torch.autograd.Function):
-    """Attaches the core's backward to an already solved single dense problem;
-    ``needs`` are the positions in (P, q, C, d, A, b) of the tensors given."""
+    """Attaches the derivatives to an already solved single dense problem;
+    ``needs`` are the positions in (P, q, C, d, A, b) of the tensors given.
 
+    A plain backward is the core's C++ backward; a recorded one
+    (create_graph, Hessians) and forward mode are those of the batch path
+    (:mod:`dqp._autodiff`) on this one solution.
+    """
+
+    # The legacy forward(ctx, ...) style on purpose: apply() of a
+    # setup_context Function binds its arguments with inspect.signature on
+    # every call, which costs more than a tiny solve. torch.func never reaches
+    # this path (its wrapped tensors have no numpy view); forward_ad and
+    # create_graph work with either style.
     @staticmethod
     def forward(ctx, engine, solution, arrays, outputs, needs, *tensors):
         ctx.engine, ctx.solution, ctx.arrays, ctx.needs = engine, solution, arrays, needs
-        return torch.from_numpy(outputs[0]), torch.from_numpy(outputs[1]), torch.from_numpy(outputs[2])
+        z, lam, mu = torch.from_numpy(outputs[0]), torch.from_numpy(outputs[1]), torch.from_numpy(outputs[2])
+        ctx.save_for_backward(*tensors, z, lam, mu)
+        if forward_ad._current_level >= 0:
+            ctx.save_for_forward(*tensors, z, lam, mu)
+        return z, lam, mu
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, gz, glam, gmu):
         arrays = ctx.arrays
-
-        def host(g, size):
-            return np.zeros(size) if g is None else np.ascontiguousarray(g.numpy().reshape(-1), dtype=np.float64)
-
         if not ctx.solution.optimal:         # a failed solve (on_failure warn / nan): zero gradient
             return (None,) * 5 + tuple(torch.zeros(arrays[i].shape, dtype=torch.float64) for i in ctx.needs)
-        grads = core_backward(ctx.engine.core.backward_dense, *arrays, ctx.solution, host(gz, arrays[1].shape[0]),
-                              host(glam, arrays[5].shape[0]), host(gmu, arrays[3].shape[0]))
+        if torch.is_grad_enabled():
+            grads = vjp(*_problem(ctx), *(g.reshape(1, -1) for g in (gz, glam, gmu)))
+            return (None,) * 5 + tuple(grads[i] for i in ctx.needs)
+
+        def host(g):
+            return np.ascontiguousarray(g.numpy().reshape(-1), dtype=np.float64)
+
+        grads = core_backward(ctx.engine.core.backward_dense, *arrays, ctx.solution, host(gz), host(glam), host(gmu))
         return (None,) * 5 + tuple(torch.from_numpy(np.asarray(grads[i])) for i in ctx.needs)
+
+    @staticmethod
+    def jvp(ctx, _engine, _solution, _arrays, _outputs, _needs, *given):
+        full = [None] * 6
+        for i, tangent in zip(ctx.needs, given):
+            full[i] = tangent
+        outputs = ctx.saved_tensors[len(ctx.needs):]
+        derivatives = tangents_of(*_problem(ctx), *full)
+        return tuple(t.reshape(o.shape) for t, o in zip(derivatives, outputs))
+
+
+def _problem(ctx) -> tuple:
+    """factors, ids, the six inputs and (z, lam, mu) as the batch path's derivatives take them."""
+    arrays, saved = ctx.arrays, ctx.saved_tensors
+    tensors = [torch.from_numpy(a) for a in arrays]
+    for i, t in zip(ctx.needs, saved):
+        tensors[i] = t
+    outputs = [t.reshape(1, -1) for t in saved[len(ctx.needs):]]
+    n, p, m = arrays[1].shape[0], arrays[5].shape[0], arrays[3].shape[0]
+    factors = Factorizations(ctx.engine, False, tuple(arrays), [ctx.solution], n, p, m, 1)
+    ids = torch.tensor([0 if ctx.solution.optimal else -1])      # a failed solve: zero derivatives
+    return (factors, ids, *tensors, *outputs)
