@@ -11,6 +11,7 @@ enum class Status {
   NumericalError,     // the solver failed for numerical reasons
   InvalidInput,       // the data did not pass validation
   NotSolved,          // nothing was run yet
+  NonConvex,          // P has negative curvature: no solver was run (a saddle is no optimum)
 };
 
 // Short, stable, lower-case name ("optimal", "primal_infeasible", ...).

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "active_set.hpp"
+#include "convexity.hpp"
 #include "dqp/batch.hpp"
 #include "dqp/layer.hpp"
 #include "problem_ops.hpp"
@@ -87,7 +88,7 @@ Candidate try_active_set(const Problem& qp, std::vector<Index> active, const Vec
                 (!c.kkt->least_squares() || core::solves_accurately(qp, active, c.x, rhs));
   if (c.kkt_point && m > 0) {
     const Vector slack = qp.d - qp.C * c.x.head(n);
-    c.kkt_point = slack.minCoeff() >= -tolerance * (1.0 + qp.d.cwiseAbs().maxCoeff());
+    c.kkt_point = slack.minCoeff() >= -tolerance * (1.0 + core::finite_max_abs(qp.d));
   }
   if (c.kkt_point && k > 0) {
     const Vector mu = c.x.tail(k);
@@ -131,7 +132,7 @@ Candidate repair_active_set(const Problem& qp, Candidate chosen, const Vector& s
                             const Vector& scale_A, const Settings& settings, FactorCache* cache) {
   const Index n = qp.n(), m = qp.m();
   const double tolerance = std::max(settings.eps_abs, 1e-9);
-  const double slack_floor = -tolerance * (1.0 + (m > 0 ? qp.d.cwiseAbs().maxCoeff() : 0.0));
+  const double slack_floor = -tolerance * (1.0 + core::finite_max_abs(qp.d));
   Candidate current = chosen;  // shares the factorization: cheap
   for (int step = 0; step < kRepairSteps && current.x.allFinite(); ++step) {
     const Index k = static_cast<Index>(current.active.size());
@@ -173,7 +174,7 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
   // small violations, not this.
   if (is_optimal(solution.status) &&
       primal_violation(qp, point.z) > 1e3 * std::max(settings.eps_abs, 1e-9) *
-                                          (1.0 + std::max(max_abs(qp.b), max_abs(qp.d))))
+                                          (1.0 + std::max(max_abs(qp.b), core::finite_max_abs(qp.d))))
     solution.status = Status::NumericalError;
   if (!is_optimal(solution.status)) {
     solution.lam = point.has_duals ? point.lam : Vector::Constant(p, NAN);
@@ -278,6 +279,41 @@ Solution finish(const Problem& qp, const Settings& settings, PrimalDual point,
   return solution;
 }
 
+// Problems no solver is given: a bound d_i = -inf (row i can never hold)
+// and a P with negative curvature (a solver's point would be a saddle).
+template <class Problem>
+std::optional<Status> screen(const Problem& qp) {
+  for (Index i = 0; i < qp.m(); ++i)
+    if (qp.d[i] == -INFINITY) return Status::PrimalInfeasible;
+  if (core::has_negative_curvature(qp.P)) return Status::NonConvex;
+  return std::nullopt;
+}
+
+template <class Problem>
+Solution unsolved(const Problem& qp, Status status, Clock::time_point start) {
+  Solution solution;
+  solution.status = status;
+  solution.z = Vector::Constant(qp.n(), NAN);
+  solution.lam = Vector::Constant(qp.p(), NAN);
+  solution.mu = Vector::Constant(qp.m(), NAN);
+  solution.timings.total = seconds_since(start);
+  return solution;
+}
+
+// The entries `rows` of v, and back: a solver that does not see the rows
+// with d_i = +inf gives them a zero dual.
+Vector take(const Vector& v, const std::vector<Index>& rows) {
+  Vector out(rows.size());
+  for (std::size_t j = 0; j < rows.size(); ++j) out[j] = v[rows[j]];
+  return out;
+}
+
+Vector put(const Vector& v, const std::vector<Index>& rows, Index size) {
+  Vector out = Vector::Zero(size);
+  for (std::size_t j = 0; j < rows.size(); ++j) out[rows[j]] = v[j];
+  return out;
+}
+
 template <class Problem>
 Solution forward_impl(const Problem& given, const Settings& settings, const QPSolver& solver,
                       const Solution* warm, FactorCache* cache) {
@@ -285,6 +321,7 @@ Solution forward_impl(const Problem& given, const Settings& settings, const QPSo
   validate(given, settings);
   const core::FullWidth full(given);
   const Problem& qp = core::view(full, given);
+  if (const auto status = screen(qp)) return unsolved(qp, *status, start);
   const Vector scale_C = row_scale(core::row_norms(qp.C), settings);
   const Vector scale_A = row_scale(core::row_norms(qp.A), settings);
 
@@ -306,20 +343,35 @@ Solution forward_impl(const Problem& given, const Settings& settings, const QPSo
     scaled.d = qp.d.cwiseProduct(scale_C);
     scaled.b = qp.b.cwiseProduct(scale_A);
   }
+  // Rows with d_i = +inf never bind: the solver does not see them (not every
+  // solver takes an infinite bound) and their duals are zero. The rest of
+  // the forward pass works on the full problem, where they stay inactive.
+  const std::vector<Index> bounded_rows = core::finite_rows(qp.d);
+  const bool drop_rows = static_cast<Index>(bounded_rows.size()) < qp.m();
+  std::optional<Problem> seen;  // what the solver sees, when it is not qp
+  if (settings.normalize_constraints) seen.emplace(scaled.view(qp));
+  typename core::StorageOf<Problem>::type bounded;
+  if (drop_rows) {
+    bounded = core::keep_rows(seen ? *seen : qp, bounded_rows);
+    seen.reset();
+    seen.emplace(bounded.view(qp));
+  }
   // Solves with `solver_settings`, from `start_point` (may be null); duals in
-  // the original rows' scale.
+  // the original rows and scale.
   auto solve = [&](const Settings& solver_settings, const PrimalDual* start_point) {
-    if (!settings.normalize_constraints) return solver.solve(qp, solver_settings, start_point);
-    PrimalDual scaled_start;
+    if (!seen) return solver.solve(qp, solver_settings, start_point);
+    PrimalDual start_seen;
     if (start_point != nullptr) {
       // Row i is divided by its norm, so its dual is multiplied by it.
-      scaled_start = *start_point;
-      scaled_start.lam = start_point->lam.cwiseQuotient(scale_A);
-      scaled_start.mu = start_point->mu.cwiseQuotient(scale_C);
+      start_seen = *start_point;
+      start_seen.lam = start_point->lam.cwiseQuotient(scale_A);
+      start_seen.mu = start_point->mu.cwiseQuotient(scale_C);
+      if (drop_rows && start_seen.mu.size() == qp.m()) start_seen.mu = take(start_seen.mu, bounded_rows);
     }
-    PrimalDual point = solver.solve(scaled.view(qp), solver_settings,
-                                    start_point != nullptr ? &scaled_start : nullptr);
+    PrimalDual point = solver.solve(*seen, solver_settings, start_point != nullptr ? &start_seen : nullptr);
     if (point.has_duals) {
+      if (drop_rows && point.mu.size() == static_cast<Index>(bounded_rows.size()))
+        point.mu = put(point.mu, bounded_rows, qp.m());
       point.mu = point.mu.cwiseProduct(scale_C);
       point.lam = point.lam.cwiseProduct(scale_A);
     }
@@ -372,6 +424,7 @@ Solution forward_from_impl(const Problem& given, const Settings& settings, Prima
   if (point.has_duals && (point.lam.size() != qp.p() || point.mu.size() != qp.m()))
     throw std::invalid_argument("the duals must have " + std::to_string(qp.p()) + " and " +
                                 std::to_string(qp.m()) + " entries");
+  if (const auto status = screen(qp)) return unsolved(qp, *status, start);
   if (is_optimal(point.status) && !point.z.allFinite()) point.status = Status::NumericalError;
   const Vector scale_C = row_scale(core::row_norms(qp.C), settings);
   const Vector scale_A = row_scale(core::row_norms(qp.A), settings);

@@ -11,13 +11,21 @@
 
 namespace dqp::core {
 
+// d - C z, with 0 for rows whose bound is +inf: such a row never binds, and
+// its zero dual times an infinite slack must not make a NaN.
+template <class Problem>
+Vector finite_slack(const Problem& qp, const Vector& z) {
+  const Vector slack = qp.d - qp.C * z;
+  return slack.array().isFinite().select(slack.array(), 0.0).matrix();
+}
+
 template <class Problem>
 double kkt_residual(const Problem& qp, const Vector& z, const Vector& lam, const Vector& mu) {
   double worst = 0.0;
   Vector stationarity = qp.P * z + qp.q;
   if (qp.m() > 0) {
     stationarity += qp.C.transpose() * mu;
-    const Vector slack = qp.d - qp.C * z;
+    const Vector slack = finite_slack(qp, z);
     worst = std::max(worst, (-slack).cwiseMax(0.0).maxCoeff());
     worst = std::max(worst, (mu.array() * slack.array()).abs().maxCoeff());
     worst = std::max(worst, (-mu).cwiseMax(0.0).maxCoeff());
@@ -49,9 +57,9 @@ double relative_kkt_residual(const Problem& qp, const Vector& z, const Vector& l
     stationarity += Ctmu;
     terms = std::max(terms, size(Ctmu));
     const Vector Cz = qp.C * z;
-    const Vector slack = qp.d - Cz;
+    const Vector slack = finite_slack(qp, z);
     primal = std::max(primal, (-slack).cwiseMax(0.0).maxCoeff());
-    primal_terms = std::max({primal_terms, size(Cz), size(qp.d)});
+    primal_terms = std::max({primal_terms, size(Cz), size(Vector(qp.d.array().isFinite().select(qp.d.array(), 0.0)))});
     worst = std::max(worst, (-mu).cwiseMax(0.0).maxCoeff() / (1.0 + mu_size));
     worst = std::max(worst, (mu.array() * slack.array()).abs().maxCoeff() /
                                 (1.0 + mu_size * (1.0 + size(slack))));

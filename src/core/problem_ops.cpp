@@ -1,6 +1,9 @@
 #include "problem_ops.hpp"
 
 #include <Eigen/QR>
+
+#include <algorithm>
+#include <cmath>
 #include <Eigen/SparseQR>
 
 namespace dqp::core {
@@ -32,6 +35,52 @@ Eigen::MatrixXd stacked_rows(const DenseProblem& qp, const std::vector<Index>& r
 }
 
 }  // namespace
+
+std::vector<Index> finite_rows(const VectorView& d) {
+  std::vector<Index> rows;
+  rows.reserve(d.size());
+  for (Index i = 0; i < d.size(); ++i)
+    if (std::isfinite(d[i])) rows.push_back(i);
+  return rows;
+}
+
+double finite_max_abs(const VectorView& d) {
+  double largest = 0.0;
+  for (Index i = 0; i < d.size(); ++i)
+    if (std::isfinite(d[i])) largest = std::max(largest, std::abs(d[i]));
+  return largest;
+}
+
+DenseStorage keep_rows(const DenseProblem& qp, const std::vector<Index>& rows) {
+  DenseStorage kept;
+  const Index k = static_cast<Index>(rows.size());
+  kept.C.resize(k, qp.n());
+  kept.d.resize(k);
+  for (Index j = 0; j < k; ++j) {
+    kept.C.row(j) = qp.C.row(rows[j]);
+    kept.d[j] = qp.d[rows[j]];
+  }
+  kept.A = qp.A;
+  kept.b = qp.b;
+  return kept;
+}
+
+SparseStorage keep_rows(const SparseProblem& qp, const std::vector<Index>& rows) {
+  SparseStorage kept;
+  const Index k = static_cast<Index>(rows.size());
+  // Row selection as a product with a k x m 0/1 matrix.
+  SparseMatrix select(k, qp.m());
+  std::vector<Eigen::Triplet<double, Index>> ones;
+  ones.reserve(rows.size());
+  for (Index j = 0; j < k; ++j) ones.emplace_back(j, rows[j], 1.0);
+  select.setFromTriplets(ones.begin(), ones.end());
+  kept.C = select * qp.C;
+  kept.d.resize(k);
+  for (Index j = 0; j < k; ++j) kept.d[j] = qp.d[rows[j]];
+  kept.A = qp.A;
+  kept.b = qp.b;
+  return kept;
+}
 
 FullWidth::FullWidth(const DenseProblem& qp) {
   const Index n = qp.n();

@@ -35,6 +35,13 @@ LeastSquares solve_dual_least_squares(const DenseProblem& qp, const std::vector<
 LeastSquares solve_dual_least_squares(const SparseProblem& qp, const std::vector<Index>& rows,
                                       const Vector& g);
 
+// Indices of the finite entries of d: the rows of C that can bind (d_i =
+// +inf never does).
+std::vector<Index> finite_rows(const VectorView& d);
+// Largest |d_i| over the finite entries (0 when none): the size of the bounds
+// for tolerances, which an infinite bound would otherwise swamp.
+double finite_max_abs(const VectorView& d);
+
 // Owning storage for a row-normalized copy of a problem.
 struct DenseStorage {
   RowMatrix C, A;
@@ -71,6 +78,11 @@ class FullWidth {
   std::optional<DenseProblem> dense_;
   std::optional<SparseProblem> sparse_;
 };
+// A copy of C, d restricted to `rows` (A, b copied as they are): what a
+// solver sees when rows with d_i = +inf are dropped.
+DenseStorage keep_rows(const DenseProblem& qp, const std::vector<Index>& rows);
+SparseStorage keep_rows(const SparseProblem& qp, const std::vector<Index>& rows);
+
 inline const DenseProblem& view(const FullWidth& w, const DenseProblem&) { return w.dense(); }
 inline const SparseProblem& view(const FullWidth& w, const SparseProblem&) { return w.sparse(); }
 

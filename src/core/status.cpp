@@ -10,6 +10,7 @@ const char* to_string(Status status) {
     case Status::MaxIterations: return "max_iterations";
     case Status::NumericalError: return "numerical_error";
     case Status::InvalidInput: return "invalid_input";
+    case Status::NonConvex: return "non_convex";
     case Status::NotSolved: return "not_solved";
   }
   return "unknown";

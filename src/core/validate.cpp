@@ -63,6 +63,16 @@ void check_values(const Values& values, const char* name, double bound) {
   if (largest > bound) fail_magnitude(name, largest, bound);
 }
 
+// d may hold +inf (a row that never binds: dropped from the solve) and -inf
+// (a row that never holds: the problem is infeasible); NaN is an error.
+void check_bounds(const VectorView& d, double bound) {
+  if (d.size() == 0) return;
+  const auto magnitude = d.array().abs();
+  if (magnitude.isNaN().any()) fail("d contains NaN (+inf and -inf are accepted bounds)");
+  const double largest = (magnitude < INFINITY).select(magnitude, 0.0).maxCoeff();
+  if (largest > bound) fail_magnitude("d", largest, bound);
+}
+
 // Row by row: rows of a row-major view are contiguous whatever its stride.
 void check_matrix_values(const DenseView& matrix, const char* name, double bound) {
   double largest = 0.0;
@@ -135,7 +145,7 @@ void check_common(const Problem& qp, const Settings& settings) {
   check_matrix_shape(qp.A, qp.p(), n, "A", "b");
   if (settings.check_finite) {
     check_values(qp.q, "q", settings.max_abs_value);
-    check_values(qp.d, "d", settings.max_abs_value);
+    check_bounds(qp.d, settings.max_abs_value);
     check_values(qp.b, "b", settings.max_abs_value);
   }
 }

@@ -57,6 +57,7 @@ void expose_layer(nb::module_& m) {
       .value("max_iterations", Status::MaxIterations)
       .value("numerical_error", Status::NumericalError)
       .value("invalid_input", Status::InvalidInput)
+      .value("non_convex", Status::NonConvex)
       .value("not_solved", Status::NotSolved);
 
   nb::class_<Layer>(m, "Layer")

@@ -1,0 +1,19 @@
+// The cheap convexity test every forward pass makes. A QP whose P has
+// negative curvature has no minimum a solver can certify: the point it stops
+// at is a saddle (P = diag(1, -1, 1) with z >= 0 came back "optimal"), so
+// such a problem is reported as Status::NonConvex and never solved.
+// Settings::check_psd remains the full check that raises with the smallest
+// eigenvalue.
+#pragma once
+
+#include "dqp/types.hpp"
+
+namespace dqp::core {
+
+// True when P has an eigenvalue below -1e-9 times its size (the largest
+// |P_ij|, or |eigenvalue| when they are computed). One Cholesky (dense) or
+// LDLᵀ (sparse) factorization of P + δI in the convex case.
+bool has_negative_curvature(const DenseView& P);
+bool has_negative_curvature(const SparseView& P);
+
+}  // namespace dqp::core
