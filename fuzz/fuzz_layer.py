@@ -383,12 +383,10 @@ def _check_outputs(case: Case, layer, outputs):
     statuses = layer.statuses
     size = len(statuses)
     if case.mutation is None:
-        # What the layer reads as a batch: a (1, k) vector beside unbatched
-        # matrices is an unbatched row vector (documented in dqp._inputs).
+        # The batch rule: any input with a batch axis makes a batch, whatever
+        # its size (a (1, k) vector included; documented in dqp._inputs).
         batch = case.batch
         if batch is not None and not any(case.batched.values()):
-            batch = None
-        if batch == 1 and not any(case.batched[name] for name in "PCA"):
             batch = None
         # A mutated argument may be legitimately reinterpreted (a transposed
         # square matrix, a (1, 1, m) vector read as a batch of one): the shape
