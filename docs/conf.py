@@ -62,5 +62,6 @@ sphinx_gallery_conf = {
     "show_memory": False,
 }
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("COLUMNS", "120")       # rich's progress lines, printed into the pages
 # The gallery scripts import the examples and their own helper (_show.py).
 sys.path[:0] = [str(ROOT / "examples"), str(ROOT / "docs" / "gallery")]
