@@ -1,6 +1,7 @@
 // Everything a user of dqp needs.
 #pragma once
 
+#include "dqp/active_set_solve.hpp"
 #include "dqp/batch.hpp"
 #include "dqp/gradients.hpp"
 #include "dqp/kkt_solver.hpp"

@@ -2,7 +2,6 @@
 ``dQP_layer`` built on it."""
 from __future__ import annotations
 
-import os
 import time
 from typing import Optional
 
@@ -64,11 +63,7 @@ class QPLayer(torch.nn.Module):
     @property
     def threads(self) -> int:
         """Threads for a batch: n_threads, else n_cpu with omp_parallel, else every core."""
-        if self.settings["n_threads"] is not None:
-            return self.settings["n_threads"]
-        if self.settings["omp_parallel"] and self.settings["n_cpu"]:
-            return self.settings["n_cpu"]
-        return os.cpu_count() or 1
+        return _settings.batch_threads(self.settings)
 
     @torch.compiler.disable
     def forward(self, P, q, C=None, d=None, A=None, b=None):

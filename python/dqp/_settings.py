@@ -39,6 +39,21 @@ EXTRA_DEFAULTS: dict[str, Any] = {
 DEFAULTS = {**SEED_DEFAULTS, **EXTRA_DEFAULTS}
 
 
+def batch_threads(settings: dict) -> int:
+    """Threads for a batch: n_threads, else n_cpu with omp_parallel, else torch's per-process count.
+
+    torch.get_num_threads() follows OMP_NUM_THREADS and torch.set_num_threads,
+    and torchrun sets OMP_NUM_THREADS=1 for each of several processes, so
+    processes sharing a machine (DDP, Ray workers) do not oversubscribe it.
+    """
+    if settings["n_threads"] is not None:
+        return settings["n_threads"]
+    if settings["omp_parallel"] and settings["n_cpu"]:
+        return settings["n_cpu"]
+    import torch   # dqp's torch front imports it anyway; here only its thread setting is read
+    return max(1, torch.get_num_threads())
+
+
 def _fail(name: str, expected: str, value: Any) -> None:
     raise ValueError(f"{name} must be {expected}, got {value!r}")
 

@@ -24,12 +24,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// 1 / row norm, or 1 for rows below the floor (and everywhere when off).
-Vector row_scale(const Vector& norms, const Settings& settings) {
-  if (!settings.normalize_constraints) return Vector::Ones(norms.size());
-  return norms.unaryExpr([&](double norm) { return norm < settings.normalize_floor ? 1.0 : 1.0 / norm; });
-}
-
 using core::kkt_residual;
 
 double max_abs(const VectorView& v) { return v.size() > 0 ? v.cwiseAbs().maxCoeff() : 0.0; }
@@ -322,8 +316,8 @@ Solution forward_impl(const Problem& given, const Settings& settings, const QPSo
   const core::FullWidth full(given);
   const Problem& qp = core::view(full, given);
   if (const auto status = screen(qp)) return unsolved(qp, *status, start);
-  const Vector scale_C = row_scale(core::row_norms(qp.C), settings);
-  const Vector scale_A = row_scale(core::row_norms(qp.A), settings);
+  const Vector scale_C = core::row_scale(core::row_norms(qp.C), settings);
+  const Vector scale_A = core::row_scale(core::row_norms(qp.A), settings);
 
   PrimalDual warm_point;
   const PrimalDual* warm_ptr = nullptr;
@@ -426,8 +420,8 @@ Solution forward_from_impl(const Problem& given, const Settings& settings, Prima
                                 std::to_string(qp.m()) + " entries");
   if (const auto status = screen(qp)) return unsolved(qp, *status, start);
   if (is_optimal(point.status) && !point.z.allFinite()) point.status = Status::NumericalError;
-  const Vector scale_C = row_scale(core::row_norms(qp.C), settings);
-  const Vector scale_A = row_scale(core::row_norms(qp.A), settings);
+  const Vector scale_C = core::row_scale(core::row_norms(qp.C), settings);
+  const Vector scale_A = core::row_scale(core::row_norms(qp.A), settings);
   return finish(qp, settings, std::move(point), scale_C, scale_A, start, nullptr);
 }
 

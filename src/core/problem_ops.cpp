@@ -109,6 +109,11 @@ Vector row_norms(const SparseView& M) {
   return squares.cwiseSqrt();
 }
 
+Vector row_scale(const Vector& norms, const Settings& settings) {
+  if (!settings.normalize_constraints) return Vector::Ones(norms.size());
+  return norms.unaryExpr([&](double norm) { return norm < settings.normalize_floor ? 1.0 : 1.0 / norm; });
+}
+
 RowMatrix scale_rows(const DenseView& M, const Vector& scale) {
   if (M.rows() == 0) return RowMatrix(M);
   return scale.asDiagonal() * M;

@@ -8,12 +8,17 @@
 
 #include "dqp/kkt_solver.hpp"
 #include "dqp/problem.hpp"
+#include "dqp/settings.hpp"
 
 namespace dqp::core {
 
 // Euclidean norm of each row.
 Vector row_norms(const DenseView& M);
 Vector row_norms(const SparseView& M);
+
+// The scale of each constraint row when normalizing: 1 / row norm, or 1 for
+// rows below settings.normalize_floor (and everywhere when normalization is off).
+Vector row_scale(const Vector& norms, const Settings& settings);
 
 // diag(scale) · M, owned.
 RowMatrix scale_rows(const DenseView& M, const Vector& scale);

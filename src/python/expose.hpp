@@ -10,5 +10,6 @@ void expose_solution(nanobind::module_& m);
 void expose_layer(nanobind::module_& m);
 void expose_registry(nanobind::module_& m);
 void expose_batch(nanobind::module_& m);
+void expose_kkt(nanobind::module_& m);
 
 }  // namespace dqp::python

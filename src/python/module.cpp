@@ -12,4 +12,5 @@ NB_MODULE(_core, m) {
   dqp::python::expose_layer(m);
   dqp::python::expose_registry(m);
   dqp::python::expose_batch(m);
+  dqp::python::expose_kkt(m);
 }
