@@ -221,12 +221,13 @@ def test_infeasible_problem_raises_or_gives_nan_and_zero_gradient():
     d = jnp.array([-1.0, -1.0])          # z0 <= -1 and z0 >= 1
     with pytest.raises(Exception, match="infeasible|status"):
         jax.block_until_ready(djax.qp_layer(P, q, C, d))
-    with pytest.warns(RuntimeWarning, match="NaN"):
-        z, _, _ = djax.qp_layer(P, q, C, d, on_failure="nan")
-    assert np.all(np.isnan(z))
-    with pytest.warns(RuntimeWarning):
-        g = jax.grad(lambda q: jnp.nansum(djax.qp_layer(P, q, C, d, on_failure="nan")[0]))(q)
-    np.testing.assert_array_equal(g, 0.0)
+    for on_failure in ("warn", "nan"):
+        with pytest.warns(RuntimeWarning, match="NaN"):
+            z, _, _ = djax.qp_layer(P, q, C, d, on_failure=on_failure)
+        assert np.all(np.isnan(z))
+        with pytest.warns(RuntimeWarning):
+            g = jax.grad(lambda q: jnp.nansum(djax.qp_layer(P, q, C, d, on_failure=on_failure)[0]))(q)
+        np.testing.assert_array_equal(g, 0.0)
 
 
 def test_bad_inputs_name_the_argument():

@@ -9,13 +9,12 @@ that share a problem (``jacfwd``'s tangents) into one multi-column solve.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from .. import _core
 from .._engine import Engine
-from .._function import QPSolveError
+from .._function import _report_failures as report_failures
 from .._settings import batch_threads
 
 BASE_NDIM = (2, 1, 2, 1, 2, 1)   # P, q, C, d, A, b
@@ -57,23 +56,16 @@ def forward(engine: Engine, P, q, C, d, A, b):
     Z, Lam, Mu = (np.array(x, dtype=np.float64) for x in (Z, Lam, Mu))
     active = np.zeros((size, m), dtype=bool)
     ok = np.ones(size, dtype=bool)
-    on_failure = engine.settings["on_failure"]
+    failures = []
     for i, solution in enumerate(solutions):
         active[i, np.asarray(solution.active, dtype=np.int64)] = True
-        if solution.optimal:
-            continue
-        ok[i] = False
-        where = f"problem {i} of the batch" if size > 1 else "the problem"
-        text = f"{where}: solver '{engine.solver_name}' returned status '{solution.status}'"
-        if messages[i]:
-            text += f" ({messages[i]})"
-        if on_failure == "raise":
-            raise QPSolveError(text + "; set on_failure='warn' or 'nan' to continue past failed solves",
-                               i, solution.status)
-        warnings.warn(text + "; its outputs are " + ("NaN" if on_failure == "nan" else "the solver's")
-                      + " and its derivative is zero", RuntimeWarning, stacklevel=2)
-        if on_failure == "nan":
-            Z[i], Lam[i], Mu[i] = np.nan, np.nan, np.nan
+        if not solution.optimal:
+            ok[i] = False
+            failures.append((i, solution.status, messages[i]))
+    if failures:
+        # As the torch layer: raise, or warn once; failed problems get NaN and a zero derivative.
+        report_failures(engine, engine.settings["on_failure"], failures, size if batch else None)
+        Z[~ok], Lam[~ok], Mu[~ok] = np.nan, np.nan, np.nan
     return (Z.reshape(batch + (n,)).astype(dtype), Lam.reshape(batch + (p,)).astype(dtype),
             Mu.reshape(batch + (m,)).astype(dtype), active.reshape(batch + (m,)), ok.reshape(batch))
 
