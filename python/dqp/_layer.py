@@ -62,7 +62,7 @@ class QPLayer(torch.nn.Module):
 
     @property
     def threads(self) -> int:
-        """Threads for a batch: n_threads, else n_cpu with omp_parallel, else every core."""
+        """Threads for a batch: n_threads, else n_cpu with omp_parallel, else torch.get_num_threads()."""
         return _settings.batch_threads(self.settings)
 
     @torch.compiler.disable
