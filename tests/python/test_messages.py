@@ -80,11 +80,11 @@ def test_forward_docstring_states_shapes_and_the_batch_rule(cls):
     assert "(B, n)" in text and "Module" not in text.splitlines()[0]
 
 
-def test_readme_has_the_options_table_with_every_default():
+def test_settings_page_has_the_options_table_with_every_default():
     import pathlib
     from dqp._settings import DEFAULTS
-    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("### Settings", 1)[1].split("\n\n", 2)[1]     # the first table of the section
+    page = (pathlib.Path(__file__).parents[2] / "docs" / "guide" / "settings.md").read_text()
+    section = page.split("# Settings", 1)[1].split("\n\n", 2)[1]     # the first table of the page
     table = [line for line in section.splitlines() if line.startswith("| `")]
     rows = {line.split("`")[1]: line for line in table}
     assert set(DEFAULTS) <= set(rows), set(DEFAULTS) - set(rows)
