@@ -23,7 +23,19 @@ MATRICES = ("P", "C", "A")
 
 
 class QPSolveError(RuntimeError):
-    """A forward solve failed; ``index`` is the batch element, ``status`` the solver's status."""
+    """A forward solve failed; ``index`` is the batch element, ``status`` the solver's status.
+
+    Example:
+        >>> import torch, dqp
+        >>> P = torch.eye(1, dtype=torch.float64)
+        >>> C = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)   # z ≤ -1 and z ≥ 1
+        >>> d = torch.tensor([-1.0, -1.0], dtype=torch.float64)
+        >>> try:
+        ...     dqp.QPLayer()(P, torch.zeros(1, dtype=torch.float64), C, d)
+        ... except dqp.QPSolveError as error:
+        ...     print(error.index, error.status)
+        0 primal_infeasible
+    """
 
     def __init__(self, message: str, index: int, status: str):
         super().__init__(message)

@@ -30,7 +30,24 @@ class QPLayer(torch.nn.Module):
     their values. float32 inputs give float32 outputs (computed in float64).
 
     Options are those of :func:`dqp.dQP.build_settings`, e.g.
-    ``QPLayer(qp_solver="osqp", eps_active=1e-6)``.
+    ``QPLayer(qp_solver="osqp", eps_active=1e-6)``. A failed solve raises
+    :class:`dqp.QPSolveError` (``on_failure="warn"``: NaN outputs, zero
+    gradients, ``layer.ok``); bad input raises ValueError or TypeError naming
+    the argument.
+
+    Example:
+        >>> import torch, dqp
+        >>> layer = dqp.QPLayer()
+        >>> P = 2 * torch.eye(2, dtype=torch.float64)
+        >>> q = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+        >>> C = torch.tensor([[-1.0, -1.0]], dtype=torch.float64)      # z₁ + z₂ ≥ 1
+        >>> d = torch.tensor([-1.0], dtype=torch.float64)
+        >>> z, lam, mu = layer(P, q, C, d)
+        >>> z.detach().round(decimals=8).tolist(), mu.detach().round(decimals=8).tolist()
+        ([0.5, 0.5], [1.0])
+        >>> (0.5 * z @ P @ z + q @ z).backward()           # the optimal value: its gradient in q is z
+        >>> q.grad.round(decimals=8).tolist()
+        [0.5, 0.5]
     """
 
     def __init__(self, **options):

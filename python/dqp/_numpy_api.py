@@ -14,7 +14,9 @@ from ._sparse import scipy_to_csc
 
 @dataclass
 class QPResult:
-    """Solution of one QP. ``solution`` is the core's object (active set, flags, timings)."""
+    """Solution of one QP: ``z``, ``lam``, ``mu`` (numpy), ``status`` ("optimal",
+    "primal_infeasible", "non_convex", ...) and ``solution``, the core's object
+    (active set, degeneracy flags, the solver that answered, timings)."""
 
     z: np.ndarray
     lam: np.ndarray
@@ -31,7 +33,14 @@ def solve(P, q, C=None, d=None, A=None, b=None, **options) -> QPResult:
     """Solve one QP given as numpy arrays or scipy sparse matrices.
 
     Options are those of :func:`dqp.dQP.build_settings`. A failed solve is
-    reported in ``status`` (it does not raise).
+    reported in ``status`` (it does not raise); bad input raises ValueError
+    naming the argument.
+
+    Example:
+        >>> import numpy as np, dqp
+        >>> result = dqp.solve(np.eye(2), np.array([-1.0, -1.0]), np.array([[1.0, 1.0]]), np.array([1.0]))
+        >>> result.status, result.z.round(6).tolist(), result.mu.round(6).tolist()
+        ('optimal', [0.5, 0.5], [0.5])
     """
     settings = _settings.build_settings(**options)
     engine = Engine(settings)

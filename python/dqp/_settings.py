@@ -74,7 +74,15 @@ def build_settings(**options: Any) -> dict:
     """Settings for :class:`dqp.dQP.dQP_layer`, as a dict (the seed's API).
 
     Every option of the seed package is accepted with its default; unknown
-    names raise a TypeError that lists the known ones.
+    names raise a TypeError that lists the known ones, and a bad value a
+    ValueError naming the option. The table of options is in the user guide
+    (Settings).
+
+    Example:
+        >>> from dqp import dQP
+        >>> settings = dQP.build_settings(qp_solver="daqp", eps_active=1e-6)
+        >>> settings["qp_solver"], settings["eps_abs"], settings["empty_batch"]
+        ('daqp', 1e-06, True)
     """
     unknown = [name for name in options if name not in DEFAULTS]
     if unknown:

@@ -16,7 +16,13 @@ def available_solvers() -> dict[str, dict]:
 
     Native solvers run inside the C++ core with the GIL released; "qpsolvers"
     ones run their solve through the qpsolvers package. A name that is both
-    is native; ``"qpsolvers:NAME"`` forces the bridge.
+    is native; ``"qpsolvers:NAME"`` forces the bridge. ``python -m dqp
+    solvers`` prints the same list.
+
+    Example:
+        >>> import dqp
+        >>> dqp.available_solvers()["daqp"]
+        {'kind': 'native', 'dense': True, 'sparse': False, 'duals': True}
     """
     solvers = {}
     qpsolvers = _bridge.qpsolvers_module()
@@ -33,7 +39,16 @@ def available_solvers() -> dict[str, dict]:
 
 
 def available_linear_solvers() -> dict[str, dict]:
-    """Linear solvers for the reduced KKT system: name -> capabilities."""
+    """Linear solvers for the reduced KKT system: name -> capabilities
+    (``kind``, ``dense``, ``sparse``, ``least_squares``, ``description``).
+    Pass a name as ``lin_solver``; ``"auto"`` (the default) picks by storage.
+
+    Example:
+        >>> import dqp
+        >>> solvers = dqp.available_linear_solvers()
+        >>> "lu" in solvers and solvers["lu"]["dense"]
+        True
+    """
     solvers = {}
     for name, info in _core.linear_solvers().items():
         solvers[name] = {"kind": "native", **info}

@@ -23,7 +23,24 @@ __all__ = ["build_settings", "dQP_layer"]
 
 
 class dQP_layer(QPLayer):  # noqa: N801 - the seed's name
-    """Seed-compatible differentiable QP layer; see :func:`build_settings`."""
+    """Seed-compatible differentiable QP layer; see :func:`build_settings`.
+
+    ``layer(P, q, C, d[, A, b])`` returns ``(z, lam, mu, t_solve, t_total)``
+    like the seed's layer; with ``empty_batch=True`` (the seed's default) an
+    unbatched call's outputs get a leading axis of size 1. Everything else is
+    :class:`dqp.QPLayer`'s behaviour.
+
+    Example:
+        >>> import torch
+        >>> from dqp import dQP
+        >>> layer = dQP.dQP_layer(settings=dQP.build_settings())
+        >>> P = 2 * torch.eye(2, dtype=torch.float64)
+        >>> C = torch.tensor([[-1.0, -1.0], [-1.0, 0.0], [0.0, -1.0]], dtype=torch.float64)
+        >>> d = torch.tensor([-1.0, 0.0, 0.0], dtype=torch.float64)
+        >>> z, lam, mu, t_solve, t_total = layer(P, torch.zeros(2, dtype=torch.float64), C, d)
+        >>> tuple(z.shape), z.round(decimals=8).tolist()
+        ((1, 2), [[0.5, 0.5]])
+    """
 
     def __init__(self, settings: Optional[dict] = None):
         settings = build_settings() if settings is None else build_settings(**settings)

@@ -272,7 +272,16 @@ def load_problem(path: Union[str, os.PathLike], *, allow_pickle: bool = True) ->
     """Read a ``.npz`` (reference keys Q, q, G, h, A, b) or Maros–Meszaros ``.mat`` file.
 
     ``allow_pickle=False`` refuses pickled (scipy sparse) entries in ``.npz``
-    files; they are only loaded from files you trust.
+    files; they are only loaded from files you trust. A missing file raises
+    FileNotFoundError; a file without the keys a QP needs, ValueError.
+
+    Example:
+        >>> import numpy as np, dqp, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "tiny.npz")
+        >>> np.savez(path, Q=np.eye(2), q=np.ones(2), G=-np.eye(2), h=np.zeros(2))
+        >>> problem = dqp.load_problem(path)
+        >>> problem.P.shape, problem.C.shape
+        ((2, 2), (2, 2))
     """
     path = Path(path)
     if not path.exists():
