@@ -10,9 +10,13 @@
 
 namespace dqp::core {
 
-// True when P has an eigenvalue below -1e-9 times its size (the largest
-// |P_ij|, or |eigenvalue| when they are computed). One Cholesky (dense) or
-// LDLᵀ (sparse) factorization of P + δI in the convex case.
+// δ = 1e-5 · ‖P‖∞: negative eigenvalues above -δ are taken for the
+// rounding of a PSD matrix (data stored with six significant digits).
+double negative_curvature_tolerance(const DenseView& P);
+double negative_curvature_tolerance(const SparseView& P);
+
+// True when P has an eigenvalue at or below -δ: one Cholesky (dense) or LDLᵀ
+// (sparse) factorization of P + δI.
 bool has_negative_curvature(const DenseView& P);
 bool has_negative_curvature(const SparseView& P);
 

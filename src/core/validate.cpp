@@ -9,6 +9,7 @@
 
 #include "dqp/problem.hpp"
 #include "dqp/settings.hpp"
+#include "convexity.hpp"
 
 namespace dqp {
 namespace {
@@ -103,35 +104,25 @@ double relative_asymmetry_sparse(const SparseView& P) {
   return difference.norm() / std::max(1.0, P.norm());
 }
 
+// The same tolerance as the screen every forward pass makes (convexity.hpp),
+// so check_psd raises exactly where the screen would report non_convex, and
+// says by how much.
 void check_psd_dense(const DenseView& P) {
-  if (P.rows() == 0) return;
+  if (P.rows() == 0 || !core::has_negative_curvature(P)) return;
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(Eigen::MatrixXd(P), Eigen::EigenvaluesOnly);
-  const double smallest = eig.eigenvalues().minCoeff();
-  const double tolerance = 1e-10 * std::max(1.0, eig.eigenvalues().cwiseAbs().maxCoeff());
-  if (smallest < -tolerance) {
-    std::ostringstream out;
-    out << "P must be positive semidefinite (check_psd is on), but its smallest eigenvalue is "
-        << smallest;
-    fail(out.str());
-  }
+  std::ostringstream out;
+  out << "P must be positive semidefinite (check_psd is on), but its smallest eigenvalue is "
+      << eig.eigenvalues().minCoeff() << " (below -" << core::negative_curvature_tolerance(P)
+      << " = -1e-5 * ||P||_inf)";
+  fail(out.str());
 }
 
-// Sylvester's law of inertia: P + δI is positive definite iff P has no
-// eigenvalue below -δ, and then every pivot of its LDLᵀ factorization is > 0.
 void check_psd_sparse(const SparseView& P) {
-  if (P.rows() == 0) return;
-  // An all-zero P may store no entries: coeffs() is then empty (and its
-  // maxCoeff reads past it; found by the fuzzer under AddressSanitizer).
-  const double scale =
-      P.nonZeros() > 0 ? std::max(1.0, P.coeffs().cwiseAbs().maxCoeff()) : 1.0;
-  Eigen::SparseMatrix<double> shifted = Eigen::SparseMatrix<double>(P.cast<double>());
-  Eigen::SparseMatrix<double> identity(P.rows(), P.cols());
-  identity.setIdentity();
-  shifted += (1e-10 * scale) * identity;
-  Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>> ldlt(shifted);
-  if (ldlt.info() != Eigen::Success || ldlt.vectorD().minCoeff() <= 0.0)
-    fail("P must be positive semidefinite (check_psd is on), but its LDL^T factorization "
-         "has a non-positive pivot");
+  if (!core::has_negative_curvature(P)) return;
+  std::ostringstream out;
+  out << "P must be positive semidefinite (check_psd is on), but P + " << core::negative_curvature_tolerance(P)
+      << " I (1e-5 * ||P||_inf) has a non-positive pivot in its LDL^T factorization";
+  fail(out.str());
 }
 
 template <class Problem>

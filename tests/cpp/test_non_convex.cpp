@@ -1,9 +1,12 @@
 // A P with negative curvature is reported as Status::NonConvex by every
 // solver, dense and sparse; convex P, singular ones included, are not.
 #include <cmath>
+#include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <Eigen/Eigenvalues>
 #include <gtest/gtest.h>
 
 #include "test_helpers.hpp"
@@ -121,6 +124,50 @@ TEST(NonConvex, RoundingBelowZeroIsNotFlagged) {
   EXPECT_EQ(Layer().forward(qp.view()).status, Status::Optimal);
   const SparseQP sparse = to_sparse(qp);
   EXPECT_EQ(Layer().forward(sparse.view()).status, Status::Optimal);
+}
+
+// A covariance-like matrix stored with six decimals, as problem files store
+// it (Maros-Meszaros VALUES: entries to 1e-6, eigenvalues down to -1.2e-6
+// relative): a rounded PSD matrix is convex, not a saddle.
+TEST(NonConvex, DataRoundedToSixDecimalsIsNotFlagged) {
+  std::mt19937 rng(11);
+  std::normal_distribution<double> normal;
+  const Index n = 60;
+  RowMatrix B(3, n);
+  for (Index i = 0; i < B.size(); ++i) B.data()[i] = normal(rng);
+  RowMatrix P = B.transpose() * B / 40.0;
+  P = P.unaryExpr([](double x) { return std::round(x * 1e6) / 1e6; }).eval();
+  P = 0.5 * (P + P.transpose()).eval();
+  const double smallest = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(P).eigenvalues().minCoeff();
+  ASSERT_LT(smallest, -1e-7) << "the rounding must leave negative eigenvalues for this test to mean anything";
+  DenseQP qp;
+  qp.P = P;
+  qp.q = Vector::Ones(n);
+  qp.C = -RowMatrix::Identity(n, n);
+  qp.d = Vector::Zero(n);
+  qp.A = RowMatrix::Zero(0, n);
+  qp.b = Vector::Zero(0);
+  EXPECT_EQ(Layer().forward(qp.view()).status, Status::Optimal);
+  const SparseQP sparse = to_sparse(qp);
+  EXPECT_EQ(Layer().forward(sparse.view()).status, Status::Optimal);
+  Settings strict;
+  strict.check_psd = true;   // the full check agrees with the screen
+  EXPECT_NO_THROW(Layer(strict).forward(qp.view()));
+  EXPECT_NO_THROW(Layer(strict).forward(sparse.view()));
+}
+
+// Negative curvature of 1e-4 of ||P||_inf is meant, and caught: by the screen
+// and by check_psd, dense and sparse.
+TEST(NonConvex, SmallButRealNegativeCurvatureIsFlagged) {
+  DenseQP qp = saddle_problem();
+  qp.P.diagonal() << 1.0, -1e-4, 1.0;
+  expect_non_convex(Layer().forward(qp.view()), "auto dense");
+  const SparseQP sparse = to_sparse(qp);
+  expect_non_convex(Layer().forward(sparse.view()), "auto sparse");
+  Settings strict;
+  strict.check_psd = true;
+  EXPECT_THROW(Layer(strict).forward(qp.view()), std::invalid_argument);
+  EXPECT_THROW(Layer(strict).forward(sparse.view()), std::invalid_argument);
 }
 
 }  // namespace
