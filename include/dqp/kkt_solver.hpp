@@ -27,6 +27,10 @@ class KKTFactorization {
   virtual void solve(Eigen::Ref<Vector> rhs) const = 0;
   // True when a rank-revealing factorization found K singular.
   virtual bool rank_deficient() const { return false; }
+  // True when the factorization already refused a numerically singular K by
+  // a condition estimate of its own (LAPACK's or Eigen's rcond); the core
+  // estimates the others' (src/kkt/condition_estimate.hpp).
+  virtual bool checks_condition() const { return false; }
 };
 
 struct LinearSolverInfo {

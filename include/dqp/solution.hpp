@@ -15,7 +15,7 @@ namespace dqp {
 class ReducedKKT;
 
 // Why the derivative at a solution is not unique. A degenerate solution still
-// gets a finite derivative: the least-squares (minimum-norm for dense data)
+// gets a finite derivative: the minimum-norm least-squares
 // solution of the reduced KKT system.
 enum Degeneracy : unsigned {
   kNotDegenerate = 0,

@@ -14,6 +14,7 @@
 #include "dqp/kkt_solver.hpp"
 #include "dqp/problem.hpp"
 #include "dqp/settings.hpp"
+#include "../kkt/condition_estimate.hpp"
 #include "../kkt/singleton_elimination.hpp"
 #include "problem_ops.hpp"
 #include "reduced_kkt.hpp"
@@ -112,6 +113,17 @@ KKTProduct kkt_product(Matrix& K) {
   return product;
 }
 
+// A regular factorization is kept only when K is not numerically singular
+// (condition_estimate.hpp; the pivoted LU and LDLᵀ estimate it themselves):
+// a K singular to working precision, whatever its pivots, goes straight to
+// the chain's least-squares solver, whose minimum-norm solution drops the
+// directions below the same threshold; its regular solvers would only
+// factor the same matrix again.
+template <class Matrix>
+bool well_conditioned(const Matrix& K, const KKTFactorization& factor) {
+  return factor.checks_condition() || !kkt::numerically_singular(K, factor);
+}
+
 template <class Problem>
 std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vector<Index>& active,
                                                const Vector& scale, const Settings& settings,
@@ -119,27 +131,41 @@ std::shared_ptr<ReducedKKT> factor_reduced_kkt(const Problem& qp, const std::vec
   auto K = assemble_kkt(qp, active, scale);
   const std::vector<std::string>& chain =
       factorization_chain(settings.lin_solver, is_sparse(qp), settings.strict_linear_solver);
-  if (!force_least_squares) {
+  bool singular = force_least_squares;
+  if (!singular) {
     kkt::EliminatedFactorization eliminated =
         kkt::factor_with_bounds_eliminated(K, qp.n(), chain);
-    if (eliminated.factorization)
-      return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale,
-                                          std::move(eliminated.factorization), eliminated.solver,
-                                          false, kkt_product(K));
+    if (eliminated.factorization) {
+      if (well_conditioned(K, *eliminated.factorization))
+        return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale,
+                                            std::move(eliminated.factorization),
+                                            eliminated.solver, false, kkt_product(K));
+      singular = true;
+    }
   }
-  // Forced: the chain's last solver, its least-squares one.
-  for (auto it = force_least_squares ? chain.end() - 1 : chain.begin(); it != chain.end(); ++it) {
-    const std::string& name = *it;
+  // Each solver of the chain in turn; a regular one that factors K but finds
+  // it numerically singular hands over to the last, least-squares, one.
+  auto attempt = [&](const std::string& name) -> std::shared_ptr<ReducedKKT> {
     const auto solver = make_linear_solver(name);
     auto factor = solver->factorize_kkt(K, qp.n());
-    if (factor)
-      return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale, std::move(factor), name,
-                                          solver->info().least_squares, kkt_product(K));
-  }
+    if (!factor) return nullptr;
+    const bool least_squares = solver->info().least_squares;
+    if (!least_squares && !well_conditioned(K, *factor)) {
+      singular = true;
+      return nullptr;
+    }
+    return std::make_shared<ReducedKKT>(qp.n(), qp.p(), active, scale, std::move(factor), name,
+                                        least_squares, kkt_product(K));
+  };
+  for (std::size_t i = 0; i < chain.size() && !singular; ++i)
+    if (auto kkt = attempt(chain[i])) return kkt;
+  if (singular && make_linear_solver(chain.back())->info().least_squares)
+    if (auto kkt = attempt(chain.back())) return kkt;
   if (settings.strict_linear_solver)
     throw std::runtime_error("lin_solver '" + chain.front() +
-                             "' could not factor the reduced KKT system and "
-                             "strict_linear_solver is on (turn it off to let more robust "
+                             "' could not factor the reduced KKT system" +
+                             (singular ? " (it is numerically singular)" : "") +
+                             " and strict_linear_solver is on (turn it off to let more robust "
                              "solvers take over)");
   throw std::runtime_error("every linear solver failed on the reduced KKT system");
 }

@@ -78,6 +78,7 @@ class DenseLDLTFactorization final : public KKTFactorization {
   }
 
   bool ok() const { return ok_; }
+  bool checks_condition() const override { return true; }
 
   // dsytrs reads the factor and writes only the right-hand side, so solves
   // from several threads on one factorization are safe.

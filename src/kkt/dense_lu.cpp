@@ -19,6 +19,7 @@ class DenseLUFactorization final : public KKTFactorization {
     return tiny_pivot || !(lu_.rcond() >= kSingularPivot);
   }
   void solve(Eigen::Ref<Vector> rhs) const override { rhs = lu_.solve(rhs); }
+  bool checks_condition() const override { return true; }
 
  private:
   Eigen::PartialPivLU<KKTDense> lu_;

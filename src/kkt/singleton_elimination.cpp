@@ -63,6 +63,8 @@ class BoundEliminated final : public KKTFactorization {
     rhs = x;
   }
   bool rank_deficient() const override { return inner_ && inner_->rank_deficient(); }
+  // K is singular exactly when K_SS is (the eliminated pairs are exact).
+  bool checks_condition() const override { return !inner_ || inner_->checks_condition(); }
 
  private:
   Matrix K_;

@@ -10,17 +10,28 @@
 #include <mutex>
 
 #include "adapters.hpp"
+#include "minimum_norm.hpp"
 
 namespace dqp::kkt {
 
 template <class EigenSolver, bool LeastSquares = false>
 class SuiteSparseFactorization final : public KKTFactorization {
  public:
-  explicit SuiteSparseFactorization(const KKTSparse& K) : matrix_(K) { solver_.compute(matrix_); }
+  explicit SuiteSparseFactorization(const KKTSparse& K) : matrix_(K) {
+    solver_.compute(matrix_);
+    // A least-squares solver's basic solution, made the minimum-norm one.
+    if constexpr (LeastSquares)
+      if (ok())
+        null_space_ = NullSpaceProjection(solver_.matrixR(), solver_.colsPermutation().indices(),
+                                          solver_.rank(), K.cols());
+  }
   bool ok() const { return solver_.info() == Eigen::Success; }
   void solve(Eigen::Ref<Vector> rhs) const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    rhs = solver_.solve(Vector(rhs));
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      rhs = solver_.solve(Vector(rhs));
+    }
+    null_space_.apply(rhs);
   }
   bool rank_deficient() const override {
     if constexpr (LeastSquares)
@@ -33,6 +44,7 @@ class SuiteSparseFactorization final : public KKTFactorization {
   mutable std::mutex mutex_;
   KKTSparse matrix_;
   mutable EigenSolver solver_;
+  NullSpaceProjection null_space_;
 };
 
 template <class Factorization>

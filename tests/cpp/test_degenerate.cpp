@@ -273,6 +273,44 @@ void check_singular_P(QP qp) {
 TEST(Degenerate, SingularPDense) { check_singular_P(singular_P_problem()); }
 TEST(Degenerate, SingularPSparse) { check_singular_P(to_sparse(singular_P_problem())); }
 
+// P = [[1, 1], [1, 1 + δ]], δ = 4e-15: rank one up to a rounding-size term,
+// no constraints. K = P is numerically singular (cond ~ 1e15) with no zero
+// pivot. The old dense path took it as regular in the least-squares solver
+// (its rank threshold, ε·size, is below δ) and the sparse one in KLU, and
+// returned ∇q = -P⁻¹ dz ~ 1e14, rounding errors. Now it is flagged singular
+// and the derivative is the minimum-norm one, of the singular P: with
+// dz = (1, 2), ∇q = -P⁺ dz = -(3/4, 3/4), in both storages.
+DenseQP nearly_singular_P_problem() {
+  DenseQP qp;
+  qp.P.resize(2, 2);
+  qp.P << 1.0, 1.0, 1.0, 1.0 + 4e-15;
+  qp.q = Eigen::Vector2d(-1.0, -1.0);
+  qp.C = RowMatrix(0, 2);
+  qp.d = Vector(0);
+  qp.A = RowMatrix(0, 2);
+  qp.b = Vector(0);
+  return qp;
+}
+
+template <class QP>
+void check_nearly_singular_P(const QP& qp) {
+  const Layer layer;
+  const Solution s = layer.forward(qp.view());
+  ASSERT_EQ(s.status, Status::Optimal);
+  EXPECT_TRUE(has(s.degeneracy, kSingularKKT)) << describe_degeneracy(s.degeneracy);
+  EXPECT_LE(kkt_violation(qp.view(), s), 1e-6);
+  const auto g = backward_z(layer, qp, s);
+  ASSERT_TRUE(all_finite(g));
+  EXPECT_TRUE(near_relative(g.q, Eigen::Vector2d(-0.75, -0.75), kExact)) << s.linear_solver();
+}
+
+TEST(Degenerate, NearlySingularPGivesTheMinimumNormDerivativeDense) {
+  check_nearly_singular_P(nearly_singular_P_problem());
+}
+TEST(Degenerate, NearlySingularPGivesTheMinimumNormDerivativeSparse) {
+  check_nearly_singular_P(to_sparse(nearly_singular_P_problem()));
+}
+
 // z is pinned by A z = b (A = I) and the inequality z1 <= 0 is active too
 // (LICQ fails). Minimum-norm least squares gives mu = -0.75; a valid dual is
 // mu = 0, lam = (-1.5, 0). Recovered duals must keep mu >= 0 (found by the

@@ -135,3 +135,100 @@ def test_linearly_dependent_equalities_give_finite_gradients_and_are_flagged(sto
     for name, x in zip("PqAb", (P, q, A, b)):
         assert x.grad is not None, f"no gradient for {name}"
         assert torch.isfinite(x.grad).all(), f"gradient of {name} is not finite: {x.grad}"
+
+
+def _mpc_dir():
+    """../shared/data/mpc_qpbenchmark beside the repository (or $DQP_MPC_DATA), as bench/mpc.py finds it."""
+    import os
+    from pathlib import Path
+    if os.environ.get("DQP_MPC_DATA"):
+        return Path(os.environ["DQP_MPC_DATA"])
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "mpc_qpbenchmark"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _mpc_problem(name):
+    """P, q, C, d, A, b of an MPC test-set problem, bounds as rows of C (bench/mpc.py's conversion)."""
+    with np.load(_mpc_dir() / f"{name}.npz") as data:
+        n = data["q"].shape[0]
+        eye = np.eye(n)
+        C, d = [data["G"]], [data["h"]]
+        for key, sign in (("ub", 1.0), ("lb", -1.0)):
+            finite = np.isfinite(data[key])
+            C.append(sign * eye[finite])
+            d.append(sign * data[key][finite])
+        return data["P"], data["q"], np.vstack(C), np.concatenate(d), data["A"], data["b"]
+
+
+def _gradient_of_random_loss(problem, storage, q=None):
+    P, q0, C, d, A, b = (torch.tensor(x) for x in problem)
+    q = (q0 if q is None else torch.tensor(q)).clone().requires_grad_(True)
+    if storage == "sparse":
+        P, C, A = (M.to_sparse_csc() for M in (P, C, A))
+    layer = dqp.QPLayer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        z, _, _ = layer(P, q, C, d, A, b)
+    w = torch.from_numpy(np.random.default_rng(0).standard_normal(q.shape[0]))
+    (w @ z).backward()
+    return z.detach().numpy(), q.grad.numpy(), w.numpy(), layer
+
+
+@pytest.mark.skipif(_mpc_dir() is None, reason="MPC test set (../shared/data/mpc_qpbenchmark) not found")
+@pytest.mark.parametrize("name", ["QUADCMPC3", "QUADCMPC4"])
+def test_singular_mpc_problem_gets_the_minimum_norm_derivative_in_both_storages(name):
+    # q = 0, P of rank 160 (n = 384), 192 equalities, no active inequality: the
+    # solution set is a 98-dimensional face and K = [[P, Aᵀ], [A, 0]] is
+    # singular with no exactly zero pivot. dqp's polished z is the
+    # minimum-norm point of the face and ∇q the minimum-norm derivative
+    # −(K⁺ [w; 0])_z, for dense and sparse storage alike (the sparse path used
+    # to return the QR's basic solution: 2.3e8 against 5.8e6).
+    problem = _mpc_problem(name)
+    P, _, C, _, A, _ = problem
+    n = P.shape[0]
+    results = {storage: _gradient_of_random_loss(problem, storage) for storage in ("dense", "sparse")}
+    for storage, (z, grad, w, layer) in results.items():
+        solution = layer.last_solutions[0]
+        assert layer.degenerate == [True], storage
+        assert "singular reduced KKT" in solution.degenerate_reason, storage
+        assert np.all(np.isfinite(grad)), storage
+    active = [np.asarray(results[s][3].last_solutions[0].active, dtype=int) for s in ("dense", "sparse")]
+    assert np.array_equal(*active)
+    rows = np.vstack([A, C[active[0]]])
+    K = np.block([[P, rows.T], [rows, np.zeros((rows.shape[0], rows.shape[0]))]])
+    w = results["dense"][2]
+    # K's singular values: 98 below 1e-16 of the largest, the rest above 1e-8.
+    expected = -np.linalg.lstsq(K, np.concatenate([w, np.zeros(rows.shape[0])]), rcond=1e-12)[0][:n]
+    for storage in ("dense", "sparse"):
+        np.testing.assert_allclose(results[storage][1], expected, rtol=0, atol=1e-6 * np.abs(expected).max(),
+                                   err_msg=storage)
+
+
+@pytest.mark.skipif(_mpc_dir() is None, reason="MPC test set (../shared/data/mpc_qpbenchmark) not found")
+def test_singular_mpc_problem_derivative_matches_central_differences_along_its_face():
+    # On QUADCMPC3 the polished z is the minimum-norm solution of K x = (−q, b),
+    # linear in q as long as q stays orthogonal to K's null space (otherwise
+    # the face tilts and the solution jumps along it to a bound): central
+    # differences along such a direction see exactly ∇q, and the gradient
+    # there, 1e-6 away, is the same.
+    problem = _mpc_problem("QUADCMPC3")
+    P, q, _, _, A, _ = problem
+    n = P.shape[0]
+    z, grad, w, layer = _gradient_of_random_loss(problem, "dense")
+    assert len(layer.last_solutions[0].active) == 0 and layer.last_solutions[0].polished
+    K = np.block([[P, A.T], [A, np.zeros((A.shape[0], A.shape[0]))]])
+    _, s, Vt = np.linalg.svd(K)
+    null = Vt[s < 1e-12 * s[0]][:, :n]                        # z-parts of K's null space
+    direction = np.random.default_rng(1).standard_normal(n)
+    direction -= null.T @ (null @ direction)                  # null's rows are orthonormal
+    direction /= np.linalg.norm(direction)
+    step = 1e-8
+    plus = _gradient_of_random_loss(problem, "dense", q + step * direction)
+    minus = _gradient_of_random_loss(problem, "dense", q - step * direction)
+    fd = (w @ plus[0] - w @ minus[0]) / (2 * step)
+    assert abs(fd - grad @ direction) <= 1e-5 * abs(grad @ direction)
+    moved = _gradient_of_random_loss(problem, "dense", q + 1e-6 * direction)
+    np.testing.assert_allclose(moved[1], grad, rtol=0, atol=1e-6 * np.abs(grad).max())
