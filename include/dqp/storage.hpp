@@ -21,8 +21,9 @@ const char* to_string(Storage storage);  // "dense" or "sparse"
 // at least kSparseFromVariables variables, and at most
 // kSparseMaxNonzerosPerRow non-zeros per row of the stacked [P; C; A] on
 // average. Random sparse problems (the worst case: no structure, so the
-// factorizations fill in) run 1.4-6x faster on the sparse path below it and
-// lose above about 5 per row, at n = 100 ... 800; structured ones (MPC,
+// factorizations fill in) run 1.1-79x faster on the sparse path below it,
+// break even at about 5 per row and lose above, at n = 100 ... 800
+// (bench/results/storage.md); structured ones (MPC,
 // banded, simplex constraints) gain more. Below 100 variables the dense
 // solvers win whatever the density (DAQP on a dense n = 50 problem: 0.4 ms
 // against 1.5-5 ms sparse).
