@@ -12,5 +12,6 @@
 #include "dqp/settings.hpp"
 #include "dqp/solution.hpp"
 #include "dqp/status.hpp"
+#include "dqp/storage.hpp"
 #include "dqp/timings.hpp"
 #include "dqp/types.hpp"

@@ -31,7 +31,8 @@ class Layer {
   const Settings& settings() const { return settings_; }
 
   // Solves with the configured solver, finds the active set and factors the
-  // reduced KKT system. `warm` (may be null) warm-starts the solver when
+  // reduced KKT system (of a dense problem on the sparse path when
+  // settings().storage says so: Solution::storage). `warm` (may be null) warm-starts the solver when
   // settings().warm_start is on. Bad data throws; a failed solve is reported
   // in Solution::status. `cache` (may be null; see batch.hpp) shares
   // factorizations between problems with the same P, C and A.
@@ -61,9 +62,14 @@ class Layer {
 
  private:
   const QPSolver& solver() const;
+  // Sets sparse_storage_; throws std::invalid_argument when storage is
+  // "sparse" but a solver takes dense data only.
+  void check_sparse_storage();
 
   Settings settings_;
   std::shared_ptr<const QPSolver> solver_;
+  bool auto_storage_ = false;    // storage "auto" with dqp's "auto" chain: sparse_pays_off decides
+  bool sparse_storage_ = false;  // storage "sparse": every dense problem on the sparse path
 };
 
 }  // namespace dqp

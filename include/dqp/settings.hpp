@@ -25,6 +25,16 @@ struct Settings {
   // std::runtime_error naming it when it fails.
   bool strict_linear_solver = false;
 
+  // The storage dense problems are solved in (storage.hpp). "auto": with
+  // qp_solver and lin_solver "auto" and no fallback solvers, a dense problem
+  // that is large and mostly zeros (sparse_pays_off) is solved and
+  // differentiated on the sparse path; "input": every problem in the storage
+  // it is given; "sparse": dense problems always on the sparse path (the
+  // solvers must take sparse data). Outputs and gradients are those of the
+  // storage given either way; Solution::storage says which path ran.
+  // Sparse problems always stay sparse.
+  std::string storage = "auto";
+
   double eps_abs = 1e-6;     // solver's absolute tolerance
   double eps_rel = 0.0;      // solver's relative tolerance
   int max_iter = 10000;      // solver's iteration limit

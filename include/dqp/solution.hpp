@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dqp/status.hpp"
+#include "dqp/storage.hpp"
 #include "dqp/timings.hpp"
 #include "dqp/types.hpp"
 
@@ -41,6 +42,9 @@ struct Solution {
   // whose point was taken.
   std::string solver;
   double kkt_residual = 0.0;     // infinity norm of the KKT conditions' residual
+  // The path that solved and factored the problem: Sparse for sparse data,
+  // and for dense data that Settings::storage sent to the sparse path.
+  Storage storage = Storage::Dense;
   Timings timings;
 
   // Factorization of the reduced KKT system, kept for the backward pass.

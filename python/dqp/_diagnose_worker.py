@@ -105,7 +105,7 @@ def run_solver(job: Job) -> dict:
         "active": [int(i) for i in solution.active], "degenerate": bool(solution.degenerate),
         "degenerate_reason": solution.degenerate_reason, "polished": bool(solution.polished),
         "duals_recovered": bool(solution.duals_recovered), "iterations": int(solution.iterations),
-        "derivative_times": [],
+        "solved_storage": solution.storage, "derivative_times": [],
     }
     if not (solution.optimal and solution.differentiable):
         return out

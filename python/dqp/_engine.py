@@ -35,6 +35,10 @@ class Engine:
                                  f"{', '.join(sorted(_core.native_solvers()))}")
         core.fallback_solvers = fallbacks
         core.lin_solver = resolve_linear_solver(settings["lin_solver"])
+        if settings["storage"] == "sparse" and not self.native:
+            raise ValueError(f"storage='sparse' needs a native qp_solver; '{self.solver_name}' runs through "
+                             "qpsolvers, which gets the data in the storage given")
+        core.storage = settings["storage"]
         core.eps_abs = float(settings["eps_abs"])
         core.eps_rel = float(settings["eps_rel"])
         core.eps_active = float(settings["eps_active"])

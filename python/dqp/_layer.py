@@ -212,6 +212,17 @@ class QPLayer(torch.nn.Module):
         return [s.status for s in self.last_solutions]
 
     @property
+    def storages(self) -> list:
+        """The path that solved each problem of the last forward pass: "dense" or "sparse".
+
+        With ``storage="auto"`` (the default) and the default solvers, dense
+        inputs that are large and mostly zeros run on the sparse path; their
+        outputs and gradients are dense all the same. None for a problem whose
+        input was invalid (``on_failure`` "warn" or "nan").
+        """
+        return [s.storage if s is not None else None for s in self.last_solutions]
+
+    @property
     def degenerate(self) -> list:
         """Whether each problem of the last forward pass has a non-unique derivative."""
         return [s is not None and s.degenerate for s in self.last_solutions]

@@ -34,6 +34,7 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "fallback_solvers": None,     # native solvers tried in order when qp_solver fails
     "time_limit": None,           # seconds per forward solve (native solvers that take one)
     "n_threads": None,            # batch threads; None: n_cpu with omp_parallel, else every core
+    "storage": "auto",            # dense inputs: "auto" (sparse path when large and mostly zeros), "input", "sparse"
 }
 
 DEFAULTS = {**SEED_DEFAULTS, **EXTRA_DEFAULTS}
@@ -107,6 +108,8 @@ def validate(settings: dict) -> None:
         raise ValueError("eps_abs and eps_rel cannot both be 0")
     if settings["solve_type"] not in ("dense", "sparse"):
         _fail("solve_type", "'dense' or 'sparse'", settings["solve_type"])
+    if settings["storage"] not in ("auto", "input", "sparse"):
+        _fail("storage", "'auto', 'input' or 'sparse'", settings["storage"])
     if settings["dual_available"] not in (None, True, False):
         _fail("dual_available", "None, True or False", settings["dual_available"])
     if settings["on_failure"] not in ("raise", "warn", "nan"):

@@ -44,7 +44,9 @@ class SolverResult:
 
     solver: str
     kind: str                                 # "native" or "qpsolvers"
-    storage: str                              # "dense" or "sparse" (what the solver was given)
+    # "dense" or "sparse": what the solver was given; "dense→sparse" when
+    # storage-aware auto solved dense data on the sparse path.
+    storage: str
     status: str                               # the core's status, or timeout / crashed / error / skipped
     message: Optional[str] = None
     solve_time: Optional[float] = None        # median wall time of one forward solve
@@ -236,7 +238,9 @@ def _relative(a: np.ndarray, b: np.ndarray, floor: float) -> float:
 
 
 def _result_from(job_solver: str, kind: str, storage: str, raw: dict, problem: Problem, weights) -> SolverResult:
-    result = SolverResult(job_solver, kind, storage, raw.get("status", "error"), raw.get("message"))
+    solved = raw.get("solved_storage", storage)
+    shown = storage if solved == storage else f"{storage}→{solved}"
+    result = SolverResult(job_solver, kind, shown, raw.get("status", "error"), raw.get("message"))
     if "solve_times" not in raw:
         return result
     result.solve_time = _median(raw["solve_times"])

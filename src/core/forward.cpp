@@ -10,6 +10,7 @@
 #include "convexity.hpp"
 #include "dqp/batch.hpp"
 #include "dqp/layer.hpp"
+#include "dqp/storage.hpp"
 #include "problem_ops.hpp"
 #include "kkt_assembly.hpp"
 #include "kkt_residual.hpp"
@@ -308,11 +309,13 @@ Vector put(const Vector& v, const std::vector<Index>& rows, Index size) {
   return out;
 }
 
+// `validated`: the caller has already validated the problem's data (a
+// dense problem moved to the sparse path).
 template <class Problem>
 Solution forward_impl(const Problem& given, const Settings& settings, const QPSolver& solver,
-                      const Solution* warm, FactorCache* cache) {
+                      const Solution* warm, FactorCache* cache, bool validated = false) {
   const auto start = Clock::now();
-  validate(given, settings);
+  if (!validated) validate(given, settings);
   const core::FullWidth full(given);
   const Problem& qp = core::view(full, given);
   if (const auto status = screen(qp)) return unsolved(qp, *status, start);
@@ -403,6 +406,7 @@ Solution forward_impl(const Problem& given, const Settings& settings, const QPSo
     solution = std::move(again);
   }
   solution.timings.solve = solve_time;
+  solution.storage = core::is_sparse(qp) ? Storage::Sparse : Storage::Dense;
   return solution;
 }
 
@@ -431,12 +435,31 @@ Layer::Layer(Settings settings) : settings_(std::move(settings)) {
   settings_.validate();
   resolve_linear_solver_name(settings_.lin_solver);
   solver_ = make_qp_solver(settings_.qp_solver, settings_.fallback_solvers);
+  // "auto" storage belongs to the "auto" chain: a solver or a linear solver
+  // the user chose runs on the storage the user gave.
+  auto_storage_ = settings_.storage == "auto" && settings_.qp_solver == "auto" &&
+                  settings_.fallback_solvers.empty() &&
+                  resolve_linear_solver_name(settings_.lin_solver) == "auto";
+  check_sparse_storage();
 }
 
 Layer::Layer(Settings settings, std::shared_ptr<const QPSolver> solver)
     : settings_(std::move(settings)), solver_(std::move(solver)) {
   settings_.validate();
   resolve_linear_solver_name(settings_.lin_solver);
+  check_sparse_storage();
+}
+
+void Layer::check_sparse_storage() {
+  sparse_storage_ = settings_.storage == "sparse";
+  if (!sparse_storage_) return;
+  if (solver_ && !solver_->info().sparse)
+    throw std::invalid_argument("storage 'sparse' needs a forward solver that takes sparse data; qp_solver '" +
+                                solver_->info().name + "' takes dense data only");
+  const std::string linear = resolve_linear_solver_name(settings_.lin_solver);
+  if (linear != "auto" && !make_linear_solver(linear)->info().sparse)
+    throw std::invalid_argument("storage 'sparse' needs a linear solver that takes sparse data; lin_solver '" +
+                                settings_.lin_solver + "' takes dense data only");
 }
 
 const QPSolver& Layer::solver() const {
@@ -447,7 +470,22 @@ const QPSolver& Layer::solver() const {
 
 Solution Layer::forward(const DenseProblem& problem, const Solution* warm,
                        FactorCache* cache) const {
-  Solution solution = forward_impl(problem, settings_, solver(), warm, cache);
+  // Tiny problems never reach the rule (their solve takes microseconds).
+  bool validated = false;
+  if (sparse_storage_ || (auto_storage_ && problem.n() >= kSparseFromVariables)) {
+    // The data are validated as given, so that messages name the dense
+    // arguments; the sparse copy holds the same values.
+    validate(problem, settings_);
+    validated = true;
+    const core::FullWidth full(problem);
+    if (sparse_storage_ || sparse_pays_off(full.dense())) {
+      const SparseQP sparse = to_sparse(full.dense());
+      Solution solution = forward_impl(sparse.view(), settings_, solver(), warm, cache, true);
+      solution.problem_fingerprint = fingerprint(problem);
+      return solution;
+    }
+  }
+  Solution solution = forward_impl(problem, settings_, solver(), warm, cache, validated);
   solution.problem_fingerprint = fingerprint(problem);
   return solution;
 }

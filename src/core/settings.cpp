@@ -21,6 +21,8 @@ void require_nonnegative(double value, const char* name) {
 void Settings::validate() const {
   require(!qp_solver.empty(), "qp_solver must name a solver");
   require(!lin_solver.empty(), "lin_solver must name a linear solver");
+  require(storage == "auto" || storage == "input" || storage == "sparse",
+          "storage must be 'auto', 'input' or 'sparse', got '" + storage + "'");
   require_nonnegative(eps_abs, "eps_abs");
   require_nonnegative(eps_rel, "eps_rel");
   require(eps_abs > 0.0 || eps_rel > 0.0, "eps_abs and eps_rel cannot both be 0");

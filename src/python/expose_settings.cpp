@@ -15,6 +15,7 @@ void expose_settings(nb::module_& m) {
       .def_rw("fallback_solvers", &Settings::fallback_solvers)
       .def_rw("lin_solver", &Settings::lin_solver)
       .def_rw("strict_linear_solver", &Settings::strict_linear_solver)
+      .def_rw("storage", &Settings::storage)
       .def_rw("eps_abs", &Settings::eps_abs)
       .def_rw("eps_rel", &Settings::eps_rel)
       .def_rw("max_iter", &Settings::max_iter)

@@ -26,6 +26,9 @@ void expose_solution(nb::module_& m) {
       .def_ro("solver", &Solution::solver)
       .def_prop_ro("linear_solver", &Solution::linear_solver)
       .def_ro("kkt_residual", &Solution::kkt_residual)
+      .def_prop_ro("storage", [](const Solution& s) { return std::string(to_string(s.storage)); },
+                   "The path that solved the problem: 'dense', or 'sparse' (sparse data, or dense data "
+                   "that the storage setting sent to the sparse path).")
       .def_prop_ro("differentiable", &Solution::differentiable)
       .def_prop_ro("solve_time", [](const Solution& s) { return s.timings.solve; })
       .def_prop_ro("active_set_time", [](const Solution& s) { return s.timings.active_set; })
@@ -33,6 +36,7 @@ void expose_solution(nb::module_& m) {
       .def("__repr__", [](const Solution& s) {
         return "<dqp.Solution status=" + std::string(to_string(s.status)) +
                " n=" + std::to_string(s.z.size()) + " active=" + std::to_string(s.active.size()) +
+               " storage=" + to_string(s.storage) +
                (s.degenerate() ? " degenerate" : "") + ">";
       });
   m.attr("DEGENERATE_TOO_MANY_ACTIVE") = static_cast<unsigned>(kTooManyActive);
