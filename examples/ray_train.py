@@ -27,6 +27,14 @@ sys.path.insert(0, str(HERE))
 import allocation_model  # noqa: E402  (the model shared with ddp_train.py)
 
 
+def quiet_ray_train() -> None:
+    """Run in every Ray worker process: keep Ray Train's warnings that need the dashboard (its state API,
+    from `pip install "ray[default]"`) out of the output; errors still show."""
+    import logging
+
+    logging.getLogger("ray.train").setLevel(logging.ERROR)
+
+
 def train_loop(config: dict) -> None:
     """Run on every Ray Train worker: the shared loop, then rank 0 reports a checkpoint."""
     import ray.train
@@ -44,7 +52,9 @@ def train_loop(config: dict) -> None:
             dist.all_reduce(total)
         losses.append(total.item() / world)
         if rank == 0 and (step % 10 == 0 or step == config["steps"] - 1):
-            print(f"step {step:3d}  loss {losses[-1]:.5f}", flush=True)
+            # Not print(): Ray Train's workers send print() both to the output and to its logger (twice shown).
+            sys.stdout.write(f"step {step:3d}  loss {losses[-1]:.5f}\n")
+            sys.stdout.flush()
 
     model = allocation_model.train(config["steps"], config["batch"], rank, world, on_step=on_step)
     with tempfile.TemporaryDirectory() as folder:
@@ -109,7 +119,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=50, help="SGD steps (50)")
     parser.add_argument("--batch", type=int, default=64, help="global batch, split over the workers (64)")
     parser.add_argument("--workers", type=int, default=2, help="Ray Train workers, one CPU each (2)")
-    parser.add_argument("--address", help="a Ray cluster to connect to ('auto', HOST:PORT, ray://...); "
+    parser.add_argument("--address", help="a running Ray cluster to join ('auto', HOST:PORT, ray://HOST:PORT); "
                                           "default: start a local one")
     parser.add_argument("--out", type=Path, default=HERE / "output", help="output folder (examples/output)")
     parser.add_argument("--quick", action="store_true", help="the smoke test: 3 steps, batch 16")
@@ -124,7 +134,8 @@ def main(argv=None) -> dict:
 
     started = not ray.is_initialized()
     if started:
-        ray.init(address=args.address, include_dashboard=False)
+        ray.init(address=args.address or "local", include_dashboard=False,
+                 runtime_env={"worker_process_setup_hook": quiet_ray_train})
     try:
         trained = fit(args.steps, args.batch, args.workers)
     finally:
