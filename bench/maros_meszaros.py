@@ -30,6 +30,7 @@ time (``active_set_time``), which the backward pass reuses.
     python bench/maros_meszaros.py --max-n 2000 --merge          # every solver, n ≤ 2000, into the same CSV
     python bench/maros_meszaros.py --quick --solvers proxqp,osqp # n ≤ 500
     python bench/maros_meszaros.py --report-only                 # redraw the summary and plot from the CSV
+    python bench/maros_meszaros.py --quick --ray                 # each pair as a task on a local Ray cluster
 
 Writes results/maros_meszaros.{csv,md,png} (--output to change the stem).
 """
@@ -305,16 +306,46 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def sweep(args, problems: list[tuple[str, int]], solvers: list[str], done: dict, write) -> dict:
-    import dqp
+def _pair_row(problem, name: str, solver: str, args) -> tuple[dict, Optional[dict]]:
+    """The row's fixed columns and the measurement task (None for a skipped pair, its row then complete)."""
     from dqp._solvers import resolve_qp_solver
+
+    kind = "native" if resolve_qp_solver(solver)[1] else "qpsolvers"
+    row = {"problem": name, "n": problem.n, "m": problem.m, "p": problem.p, "nnz": problem.nnz,
+           "solver": solver, "kind": kind, "timeout": args.timeout}
+    storage, reason = storage_for(solver, problem.n, args.dense_max_n)
+    if storage is None:
+        row.update(storage="-", status="skipped", message=reason)
+        return row, None
+    row["storage"] = storage
+    return row, {"problem": problem, "solver": solver, "storage": storage,
+                 "weights": loss_weights(name, problem.n, args.seed), "repeats": args.repeats,
+                 "budget": args.time_budget}
+
+
+def _line(index: int, total: int, row: dict, wall: Optional[float], started: float) -> str:
+    verdict = "ok" if row["ok"] else ("--" if row["status"] == "skipped" else "FAIL")
+    flags = "".join(["P" if row.get("polished") else "", "D" if row.get("degenerate") else ""])
+    return (f"[{index:4d}/{total}] {row['problem']:<10} n={row['n']:<6d} {row['solver']:<10} {row['status']:<18} "
+            f"{verdict:<4} {flags:<2} kkt={_fmt_float(row.get('kkt_residual')):>8} "
+            f"fwd {_fmt_time(row.get('forward_time')):>9}  bwd {_fmt_time(row.get('backward_time')):>9}"
+            + (f"  ({wall:5.1f} s" if wall is not None else "  (") + f", elapsed {_clock(time.perf_counter() - started)})")
+
+
+def sweep(args, problems: list[tuple[str, int]], solvers: list[str], done: dict, write) -> dict:
+    """Every pair not yet done, one isolated process each (--ray: one Ray task each); the CSV rewritten after
+    every pair."""
+    import dqp
 
     rows = dict(done)
     pairs = [(name, n, solver) for name, n in problems for solver in solvers]
     todo = [pair for pair in pairs if not (args.resume and (pair[0], pair[2]) in done)]
     print(f"{len(problems)} problems × {len(solvers)} solvers = {len(pairs)} runs"
           + (f" ({len(pairs) - len(todo)} already in the CSV)" if len(todo) < len(pairs) else "")
-          + f"; timeout {args.timeout:g} s per run", flush=True)
+          + f"; timeout {args.timeout:g} s per run" + (" each, as Ray tasks" if args.ray is not None else ""),
+          flush=True)
+    if args.ray is not None:
+        return sweep_on_ray(args, problems, todo, rows, write)
     started = time.perf_counter()
     index = 0
     for name, n in problems:
@@ -323,32 +354,72 @@ def sweep(args, problems: list[tuple[str, int]], solvers: list[str], done: dict,
             continue
         problem = dqp.load_problem(args.data_dir / f"{name}.mat")
         scale = kkt_scale(problem)
-        weights = loss_weights(name, problem.n, args.seed)
         for solver in batch:
             index += 1
-            kind = "native" if resolve_qp_solver(solver)[1] else "qpsolvers"
-            row = {"problem": name, "n": problem.n, "m": problem.m, "p": problem.p, "nnz": problem.nnz,
-                   "solver": solver, "kind": kind, "timeout": args.timeout}
-            storage, reason = storage_for(solver, problem.n, args.dense_max_n)
+            row, task = _pair_row(problem, name, solver, args)
             tick = time.perf_counter()
-            if storage is None:
-                row.update(storage="-", status="skipped", message=reason)
-            else:
-                row["storage"] = storage
-                task = {"problem": problem, "solver": solver, "storage": storage, "weights": weights,
-                        "repeats": args.repeats, "budget": args.time_budget}
+            if task is not None:
                 row.update(run_isolated(task, args.timeout))
             judge(row, scale)
             rows[(name, solver)] = row
             write(rows)
-            wall = time.perf_counter() - tick
-            verdict = "ok" if row["ok"] else ("--" if row["status"] == "skipped" else "FAIL")
-            flags = "".join(["P" if row.get("polished") else "", "D" if row.get("degenerate") else ""])
-            print(f"[{index:4d}/{len(todo)}] {name:<10} n={problem.n:<6d} {solver:<10} {row['status']:<18} "
-                  f"{verdict:<4} {flags:<2} kkt={_fmt_float(row.get('kkt_residual')):>8} "
-                  f"fwd {_fmt_time(row.get('forward_time')):>9}  bwd {_fmt_time(row.get('backward_time')):>9}"
-                  f"  ({wall:5.1f} s, elapsed {_clock(time.perf_counter() - started)})", flush=True)
+            print(_line(index, len(todo), row, time.perf_counter() - tick, started), flush=True)
     return rows
+
+
+def sweep_on_ray(args, problems: list[tuple[str, int]], todo: list, rows: dict, write) -> dict:
+    """The pairs as Ray tasks, each running run_isolated (its own process and timeout) on a worker; rows are
+    judged, written and printed as they finish, above a progress bar. Each problem is put in the object store
+    once and shared by its solvers' tasks."""
+    import dqp
+    from dqp import _ray
+
+    from common import progress_bar
+
+    started = time.perf_counter()
+    pending, calls, scales, count = [], [], {}, [0]
+    with _ray.connected(args.ray) as ray, progress_bar() as progress:
+        progress.console.print(f"Ray cluster: {ray.cluster_resources().get('CPU', 0):g} CPUs")
+        bar = progress.add_task("Ray tasks", total=len(todo))
+
+        def record(row: dict) -> None:
+            judge(row, scales[row["problem"]])
+            rows[(row["problem"], row["solver"])] = row
+            write(rows)
+            count[0] += 1
+            progress.advance(bar)
+            progress.console.print(_line(count[0], len(todo), row, None, started))
+
+        for name, n in problems:
+            batch = [solver for (pname, _, solver) in todo if pname == name]
+            if not batch:
+                continue
+            problem = dqp.load_problem(args.data_dir / f"{name}.mat")
+            scales[name] = kkt_scale(problem)
+            shared = ray.put(problem)
+            for solver in batch:
+                row, task = _pair_row(problem, name, solver, args)
+                if task is None:
+                    record(row)
+                    continue
+                task["problem"] = shared            # fetched on the worker (run_task)
+                pending.append(row)
+                calls.append((task, args.timeout))
+        _ray.run_all("maros_meszaros", "run_task", calls, search_path=[HERE],
+                     on_result=lambda index, result: record({**pending[index], **result}),
+                     on_failure=lambda error: {"status": "crashed",
+                                               "message": f"Ray task failed: {type(error).__name__}: {error}"})
+    return rows
+
+
+def run_task(task: dict, timeout: float) -> dict:
+    """A Ray task of --ray: ``task["problem"]`` may arrive as an object-store reference inside the dict (Ray
+    resolves only top-level arguments); then run_isolated as locally."""
+    import ray
+
+    if isinstance(task["problem"], ray.ObjectRef):
+        task = {**task, "problem": ray.get(task["problem"])}
+    return run_isolated(task, timeout)
 
 
 # ---------------------------------------------------------------------------
@@ -702,6 +773,11 @@ def main(argv=None) -> int:
                         help="keep the CSV's other rows; rows of the pairs run now are replaced")
     parser.add_argument("--resume", action="store_true", help="with --merge: skip pairs already in the CSV")
     parser.add_argument("--report-only", action="store_true", help="rewrite the summary and plot from the CSV")
+    parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                        help="run each problem × solver as a Ray task (pip install 'dqp[ray]'), each in its own "
+                             "process with its own --timeout as locally: no ADDRESS starts a local cluster, else "
+                             "'auto', HOST:PORT or ray://HOST:PORT (this repository at the same path on every node); "
+                             "the same CSV")
     args = parser.parse_args(argv)
     if args.quick:
         args.max_n = min(args.max_n, 500)

@@ -34,6 +34,7 @@ the ratios to the floor.
     python bench/mpc.py --quick            # 6 problems, few repeats (about a minute)
     python bench/mpc.py                    # all 62
     python bench/mpc.py --impls dqp qpth --families LIPMWALK
+    python bench/mpc.py --quick --ray      # every floor and implementation × problem as a Ray task
 Writes results/mpc.{csv,md,png} (--output to change the stem).
 """
 from __future__ import annotations
@@ -182,6 +183,64 @@ def run_impl(impl: str, paths: list, args) -> list:
         output.unlink(missing_ok=True)
 
 
+def floor_row(problem: dict, repeats: int, budget: float, kkt_tol: float) -> dict:
+    """The problem's floor: the fastest accurate qpsolvers solver and its median forward time."""
+    times = floor_times(problem, repeats, budget, kkt_tol)
+    solver = min(times, key=times.get) if times else None
+    return {"problem": problem["name"], "floor": times.get(solver, float("nan")), "floor_solver": solver or "none"}
+
+
+def run_locally(problems: list, saved: list, impls: list, args, progress) -> tuple:
+    """The floors one problem after the other, then one interpreter per implementation over every problem."""
+    floor_rows, results = [], {}
+    task = progress.add_task("floor (qpsolvers)", total=len(problems))
+    for problem in problems:
+        floor_rows.append(floor_row(problem, args.repeats, args.floor_budget, args.kkt_tol))
+        progress.advance(task)
+    for impl in impls:
+        task = progress.add_task(impl, total=1)
+        results[impl] = run_impl(impl, saved, args)
+        progress.advance(task)
+    return floor_rows, results
+
+
+def cluster_run(job: dict):
+    """One Ray task of ``--ray``: a problem's floor, or one implementation on one problem (its own interpreter
+    and timeout, as run_impl runs a list of them); the problem travels with the task, not as a file."""
+    problem = job["problem"]
+    if job["kind"] == "floor":
+        return floor_row(problem, job["repeats"], job["floor_budget"], job["kkt_tol"])
+    with tempfile.TemporaryDirectory(prefix="dqp-mpc-") as folder:
+        path = Path(folder) / f"mpc_{problem['name']}.npz"
+        save_qp(path, problem["P"], problem["q"], problem["C"], problem["d"], problem["A"], problem["b"], problem["w"])
+        return run_impl(job["impl"], [path], argparse.Namespace(**job["options"]))[0]
+
+
+def run_on_ray(problems: list, impls: list, args, progress) -> tuple:
+    """Every floor and every implementation × problem as its own Ray task (``--ray``); the same results as
+    run_locally, in the same order."""
+    from dqp import _ray
+
+    options = {"repeats": args.repeats, "budget": args.budget, "timeout": args.timeout}
+    jobs = [{"kind": "floor", "problem": problem, "repeats": args.repeats, "floor_budget": args.floor_budget,
+             "kkt_tol": args.kkt_tol} for problem in problems]
+    jobs += [{"kind": "impl", "impl": impl, "problem": problem, "options": options}
+             for impl in impls for problem in problems]
+    task = progress.add_task(f"{len(jobs)} Ray tasks", total=len(jobs))
+    with _ray.connected(args.ray):
+        ray = _ray.import_ray()
+        progress.console.print(f"Ray cluster: {ray.cluster_resources().get('CPU', 0):g} CPUs")
+        done = _ray.run_all("mpc", "cluster_run", [(job,) for job in jobs], search_path=[HERE],
+                            on_result=lambda index, result: progress.advance(task),
+                            on_failure=lambda error: {"error": f"Ray task failed: {type(error).__name__}"})
+    floor_rows = done[:len(problems)]
+    for k, row in enumerate(floor_rows):
+        if "floor" not in row:                          # the floor task itself failed
+            floor_rows[k] = {"problem": problems[k]["name"], "floor": float("nan"), "floor_solver": "none"}
+    results = {impl: done[len(problems) * (1 + i):len(problems) * (2 + i)] for i, impl in enumerate(impls)}
+    return floor_rows, results
+
+
 def _number(value) -> bool:
     return isinstance(value, float) and not math.isnan(value)
 
@@ -306,6 +365,10 @@ def main(argv=None) -> int:
                         help="rewrite the .md and .png from the CSV (the command line shown is the CSV's run's, "
                              "given with --command)")
     parser.add_argument("--command", help="with --report-only: the arguments of the run that wrote the CSV")
+    parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                        help="run each floor and each implementation × problem as a Ray task (pip install "
+                             "'dqp[ray]'): no ADDRESS starts a local cluster, else 'auto', HOST:PORT or "
+                             "ray://HOST:PORT (this repository at the same path on every node); same tables")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.report_only:
@@ -345,20 +408,14 @@ def main(argv=None) -> int:
     for impl in args.impls:
         if impl not in impls:
             print(f"{impl}: its environment ({ENVIRONMENTS[impl]}) is missing, skipped (bash bench/setup_peers.sh)")
-    rows, floor_rows = [], []
+    rows = []
     with progress_bar() as progress:
-        task = progress.add_task("floor (qpsolvers)", total=len(problems))
-        for problem in problems:
-            times = floor_times(problem, args.repeats, args.floor_budget, args.kkt_tol)
-            solver = min(times, key=times.get) if times else None
-            floor_rows.append({"problem": problem["name"], "floor": times.get(solver, float("nan")),
-                               "floor_solver": solver or "none"})
-            progress.advance(task)
+        if args.ray is None:
+            floor_rows, results = run_locally(problems, saved, impls, args, progress)
+        else:
+            floor_rows, results = run_on_ray(problems, impls, args, progress)
         for impl in impls:
-            task = progress.add_task(impl, total=1)
-            results = run_impl(impl, saved, args)
-            progress.advance(task)
-            for problem, floor, result in zip(problems, floor_rows, results):
+            for problem, floor, result in zip(problems, floor_rows, results[impl]):
                 row = {"problem": problem["name"], "n": problem["n"], "m": problem["C"].shape[0],
                        "p": problem["A"].shape[0], "impl": impl, "floor": floor["floor"],
                        "floor_solver": floor["floor_solver"], "error": result.get("error"), "success": False,

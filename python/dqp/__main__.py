@@ -1,5 +1,6 @@
 """Command line: ``dqp solvers`` lists what this installation can use;
-``dqp diagnose PROBLEM`` compares the solvers on one problem."""
+``dqp diagnose PROBLEM`` compares the solvers on one problem (or on every
+problem of a folder, optionally spread over a Ray cluster with ``--ray``)."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,15 @@ the fastest solver whose solution and gradient agree within --tolerance.
 PROBLEM is a .npz file with keys Q, q, G, h, A, b (the reference's format;
 G/h and A/b optional, sparse matrices as pickled scipy objects) or a
 Maros-Meszaros .mat file (keys n, m, P, q, r, A, l, u: l <= Az <= u, +-1e20
-meaning infinite).
+meaning infinite), or a FOLDER of such files: then every problem x solver is
+run, a summary line per problem is printed, and --csv writes one row per
+problem x solver.
+
+--ray [ADDRESS] runs each problem x solver as a Ray task (pip install
+'dqp[ray]'), each in its own process with its own --timeout as locally, and
+builds the same table: no ADDRESS starts a local Ray cluster on this
+machine's cores; 'auto', HOST:PORT or ray://HOST:PORT joins a running one
+(dqp must be installed on its nodes).
 """
 
 DIAGNOSE_EPILOG = """\
@@ -25,9 +34,13 @@ examples:
   dqp diagnose HS21.mat --solvers proxqp,osqp,daqp --repeats 20
   dqp diagnose problem.npz --json > report.json
   dqp diagnose HS21.mat --plot hs21.png --eps-abs 1e-8 --no-polish
+  dqp diagnose problems/ --solvers daqp,proxqp --csv runs.csv
+  dqp diagnose problems/ --ray                  # on a local Ray cluster
+  dqp diagnose problems/ --ray auto             # on the cluster of `ray start --head`
 
-exit status: 0 with a recommendation, 1 without (no solver agreed or
-succeeded), 2 for bad arguments or an unreadable problem.
+exit status: 0 with a recommendation (for a folder: for every problem), 1
+without (no solver agreed or succeeded), 2 for bad arguments or an
+unreadable problem.
 """
 
 
@@ -55,7 +68,7 @@ def _add_diagnose(commands) -> None:
     parser = commands.add_parser("diagnose", help="compare the solvers on one problem and recommend one",
                                  description=DIAGNOSE_HELP, epilog=DIAGNOSE_EPILOG,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("problem", metavar="PROBLEM", help="a .npz or Maros-Meszaros .mat file")
+    parser.add_argument("problem", metavar="PROBLEM", help="a .npz or Maros-Meszaros .mat file, or a folder of them")
     parser.add_argument("--solvers", action="append", metavar="NAMES",
                         help="comma-separated solver names (repeatable); default: every available solver "
                              "(see 'dqp solvers'); 'qpsolvers:NAME' forces the qpsolvers bridge")
@@ -84,20 +97,59 @@ def _add_diagnose(commands) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random loss and direction (default 0)")
     parser.add_argument("--arrays", action="store_true", help="with --json: include z, λ, μ, active sets, gradients")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                        help="run each problem x solver as a Ray task; no ADDRESS: a new local cluster, else "
+                             "'auto', HOST:PORT or ray://HOST:PORT")
+    parser.add_argument("--csv", metavar="FILE.csv", help="write one row per problem x solver")
 
 
 def _diagnose(args) -> int:
+    from pathlib import Path
+
+    from . import _diagnose_folder
     from .diagnose import diagnose
 
     progress = not args.no_progress and sys.stderr.isatty()
+    folder = Path(args.problem).is_dir()
+    if folder and args.plot:
+        print("dqp diagnose: error: --plot draws one problem; give a file, not a folder", file=sys.stderr)
+        return 2
+    common = dict(solvers=args.solvers, repeats=args.repeats, timeout=args.timeout, storage=args.storage,
+                  tolerance=args.tolerance, fd_step=args.fd_step, seed=args.seed, progress=progress,
+                  eps_abs=args.eps_abs, eps_rel=args.eps_rel, eps_active=args.eps_active,
+                  polish=not args.no_polish, lin_solver=args.lin_solver)
     try:
-        report = diagnose(args.problem, solvers=args.solvers, repeats=args.repeats, timeout=args.timeout,
-                          storage=args.storage, tolerance=args.tolerance, fd_step=args.fd_step, seed=args.seed,
-                          progress=progress, eps_abs=args.eps_abs, eps_rel=args.eps_rel,
-                          eps_active=args.eps_active, polish=not args.no_polish, lin_solver=args.lin_solver)
-    except (ValueError, FileNotFoundError, TypeError) as error:
+        if folder or args.ray is not None:
+            reports = _diagnose_folder.diagnose_folder(args.problem if folder else [args.problem],
+                                                       ray=False if args.ray is None else args.ray, **common)
+        else:
+            reports = [diagnose(args.problem, **common)]
+    except (ValueError, FileNotFoundError, TypeError, ImportError, ConnectionError) as error:
         print(f"dqp diagnose: error: {error}", file=sys.stderr)
         return 2
+    if args.csv:
+        try:
+            _diagnose_folder.write_csv(args.csv, reports)
+        except OSError as error:
+            print(f"dqp diagnose: error: cannot write the table {args.csv}: {error}", file=sys.stderr)
+            return 2
+    if not folder:
+        return _single(args, reports[0])
+    if args.json:
+        import json
+        print(json.dumps([report.to_dict(arrays=args.arrays) for report in reports], indent=2, allow_nan=False))
+    else:
+        from rich.console import Console
+
+        Console().print(_diagnose_folder.summary_table(
+            reports, f"dqp diagnose: {args.problem} ({len(reports)} problems)"))
+        if args.csv:
+            print(f"table saved to {args.csv}")
+    return 0 if all(report.recommendation for report in reports) else 1
+
+
+def _single(args, report) -> int:
+    """Print one problem's report (and its plot)."""
     if args.plot:
         try:
             report.plot(args.plot)

@@ -309,6 +309,49 @@ def diagnose(problem, *, solvers: Optional[Sequence[str]] = None, repeats: int =
         layer settings (``dqp.build_settings``) used for every solver, e.g.
         ``eps_abs=1e-8``, ``polish=False``, ``eps_active=1e-6``.
     """
+    plan = _plan(problem, name, solvers, repeats, timeout, storage, tolerance, fd_step, seed, options)
+    raws = {}
+    with _Progress(progress, len(plan.names)) as bar:
+        for index, entry in enumerate(plan.entries):
+            bar.update(entry.solver, index)
+            if entry.job is None:
+                continue
+            if isolate:
+                raws[entry.solver] = run_isolated(entry.job, timeout)
+            else:
+                try:
+                    raws[entry.solver] = run_solver(entry.job)
+                except Exception as error:
+                    raws[entry.solver] = {"status": "error", "message": f"{type(error).__name__}: {error}"}
+        bar.update(None, len(plan.names))
+    return _report(plan, raws)
+
+
+@dataclass
+class _Entry:
+    """One solver of a plan: its job, or why it is skipped."""
+
+    solver: str
+    kind: str                         # "native" or "qpsolvers"
+    storage: str                      # "dense", "sparse" or "-" (skipped)
+    job: Optional[Job]
+    skip: Optional[str] = None
+
+
+@dataclass
+class _Plan:
+    """A validated diagnosis of one problem, before any solver runs."""
+
+    problem: Problem
+    names: list
+    entries: list                     # _Entry per solver, in the order of names
+    weights: np.ndarray
+    tolerance: float
+    record: dict                      # the settings the report shows
+
+
+def _plan(problem, name, solvers, repeats, timeout, storage, tolerance, fd_step, seed, options) -> _Plan:
+    """Check the arguments, load the problem, draw the loss and direction, and make each solver's job."""
     problem = as_problem(problem, name)
     if "qp_solver" in options:
         raise ValueError("pass solvers=[...] instead of qp_solver")
@@ -332,34 +375,35 @@ def diagnose(problem, *, solvers: Optional[Sequence[str]] = None, repeats: int =
     direction = tuple(v / norm for v in direction)
     faults = faults_from_environment()
 
-    results = []
-    with _Progress(progress, len(names)) as bar:
-        for index, solver in enumerate(names):
-            bar.update(solver, index)
-            resolved, native = resolve_qp_solver(solver)
-            kind = "native" if native else "qpsolvers"
-            chosen, skip = _storage_for(problem, solver, storage)
-            if chosen is None:
-                results.append(SolverResult(solver, kind, "-", "skipped", skip))
-                continue
-            job = Job(problem, solver, chosen, {**settings, "qp_solver": solver}, repeats, weights, direction,
-                      fd_step, budget=None if timeout is None else 0.5 * timeout, fault=faults.get(solver))
-            if isolate:
-                raw = run_isolated(job, timeout)
-            else:
-                try:
-                    raw = run_solver(job)
-                except Exception as error:
-                    raw = {"status": "error", "message": f"{type(error).__name__}: {error}"}
-            results.append(_result_from(solver, kind, chosen, raw, problem, weights))
-        bar.update(None, len(names))
-
-    return _analyse(problem, results, weights, tolerance, {
+    entries = []
+    for solver in names:
+        kind = "native" if resolve_qp_solver(solver)[1] else "qpsolvers"
+        chosen, skip = _storage_for(problem, solver, storage)
+        if chosen is None:
+            entries.append(_Entry(solver, kind, "-", None, skip))
+            continue
+        job = Job(problem, solver, chosen, {**settings, "qp_solver": solver}, repeats, weights, direction,
+                  fd_step, budget=None if timeout is None else 0.5 * timeout, fault=faults.get(solver))
+        entries.append(_Entry(solver, kind, chosen, job))
+    record = {
         "solvers": names, "repeats": repeats, "timeout": timeout, "storage": storage, "tolerance": tolerance,
         "fd_step": fd_step, "fd_tolerance": FD_TOLERANCE, "seed": seed,
         "layer": {k: settings[k] for k in ("eps_abs", "eps_rel", "eps_active", "polish", "lin_solver",
                                              "normalize_constraints", "refine_active", "max_iter")},
-    })
+    }
+    return _Plan(problem, names, entries, weights, tolerance, record)
+
+
+def _report(plan: _Plan, raws: dict) -> DiagnosticReport:
+    """The report from each run solver's raw result ({solver: run_solver's dict})."""
+    results = []
+    for entry in plan.entries:
+        if entry.job is None:
+            results.append(SolverResult(entry.solver, entry.kind, "-", "skipped", entry.skip))
+        else:
+            results.append(_result_from(entry.solver, entry.kind, entry.storage, raws[entry.solver], plan.problem,
+                                        plan.weights))
+    return _analyse(plan.problem, results, plan.weights, plan.tolerance, dict(plan.record))
 
 
 class _Progress:

@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 import torch
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ddp_train.py"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE = EXAMPLES / "ddp_train.py"
 
 
-def _example():
-    spec = importlib.util.spec_from_file_location("ddp_train", EXAMPLE)
+def _model():
+    """examples/allocation_model.py, the model both multi-process examples train."""
+    spec = importlib.util.spec_from_file_location("allocation_model", EXAMPLES / "allocation_model.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -41,9 +43,9 @@ def test_ddp_steps_on_two_processes_equal_one_process_on_the_whole_batch(tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 process(es), 1 thread(s) each; dqp batch threads: 1" in result.stdout
     distributed = torch.load(out)
-    single = _example().train(steps, 16)
+    single = _model().train(steps, 16)
     for name, parameter in single.named_parameters():
-        assert not torch.equal(parameter.detach(), _example().Allocator().state_dict()[name])
+        assert not torch.equal(parameter.detach(), _model().Allocator().state_dict()[name])
         torch.testing.assert_close(distributed[name], parameter.detach(), rtol=0, atol=1e-10)
 
 

@@ -6,6 +6,7 @@ DQP_DIAGNOSE_FAULT hook makes workers crash, hang or raise.
 """
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -335,6 +336,35 @@ def test_cli_errors_and_help(capsys, tmp_path):
     help_text = capsys.readouterr().out
     for option in ("--solvers", "--repeats", "--timeout", "--json", "--plot", "Maros-Meszaros"):
         assert option in help_text
+
+
+def test_cli_folder_errors_name_the_folder_or_file(capsys, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["diagnose", str(empty)]) == 2
+    assert "no .npz or .mat files in" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    np.savez(bad / "broken.npz", q=np.zeros(2))
+    assert main(["diagnose", str(bad), "--solvers", "proxqp"]) == 2
+    assert "broken.npz" in capsys.readouterr().err
+    assert main(["diagnose", str(bad), "--plot", str(tmp_path / "x.png")]) == 2
+    assert "--plot draws one problem" in capsys.readouterr().err
+
+
+def test_cli_folder_table_and_csv_without_ray(capsys, tmp_path):
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    np.savez(folder / "a.npz", Q=np.eye(2), q=np.array([1.0, -1.0]), G=-np.eye(2), h=np.zeros(2))
+    np.savez(folder / "b.npz", Q=2 * np.eye(3), q=np.ones(3))
+    assert main(["diagnose", str(folder), "--solvers", "proxqp,daqp", "--repeats", "1", "--no-progress",
+                 "--csv", str(tmp_path / "runs.csv")]) == 0
+    assert "2 problems" in capsys.readouterr().out
+    with open(tmp_path / "runs.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["problem"], r["solver"], r["status"]) for r in rows] == [
+        ("a", "proxqp", "optimal"), ("a", "daqp", "optimal"), ("b", "proxqp", "optimal"), ("b", "daqp", "optimal")]
+    assert float(rows[0]["objective"]) == pytest.approx(-0.5, abs=1e-6)      # z = (0, 1)
 
 
 def test_report_type_is_exported():
