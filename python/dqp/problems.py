@@ -269,7 +269,8 @@ def _mirror_triangle(P: sp.csc_matrix) -> sp.csc_matrix:
 # ---------------------------------------------------------------------------
 
 def load_problem(path: Union[str, os.PathLike], *, allow_pickle: bool = True) -> Problem:
-    """Read a ``.npz`` (reference keys Q, q, G, h, A, b) or Maros–Meszaros ``.mat`` file.
+    """Read a ``.npz`` (reference keys Q, q, G, h, A, b; box bounds lb, ub become
+    rows of C after G's) or Maros–Meszaros ``.mat`` file.
 
     ``allow_pickle=False`` refuses pickled (scipy sparse) entries in ``.npz``
     files; they are only loaded from files you trust. A missing file raises
@@ -328,9 +329,45 @@ def load_npz(path: Union[str, os.PathLike], *, allow_pickle: bool = True) -> Pro
         if field_name not in values:
             names = " or ".join(f"'{k}'" for k in NPZ_KEYS[field_name])
             raise ValueError(f"{path.name}: missing key {names}; found keys {sorted(keys)}")
-    return from_arrays(values["P"], values["q"], values.get("C"), values.get("d"), values.get("A"),
-                       values.get("b"), name=path.stem, labels=labels,
-                       meta={"source": str(path), "format": "npz"})
+    bounds = {}
+    with np.load(path, allow_pickle=False) as plain:
+        for key in ("lb", "ub"):
+            if key in plain.files:
+                bounds[key] = np.asarray(plain[key], dtype=np.float64).reshape(-1)
+    problem = from_arrays(values["P"], values["q"], values.get("C"), values.get("d"), values.get("A"),
+                          values.get("b"), name=path.stem, labels=labels,
+                          meta={"source": str(path), "format": "npz"})
+    return _with_bound_rows(problem, bounds, path.name) if bounds else problem
+
+
+def _with_bound_rows(problem: Problem, bounds: dict, where: str) -> Problem:
+    """Box bounds lb ≤ z ≤ ub (qpsolvers' npz keys) appended to C z ≤ d.
+
+    Rows come after G's: z_i ≤ ub_i for each finite ub_i, then −z_i ≤ −lb_i.
+    Entries beyond ±1e20 count as infinite (the MPC set's convention);
+    ``meta`` records which variables each block bounds.
+    """
+    n = problem.n
+    blocks_C, blocks_d = [problem.C], [problem.d]
+    meta = dict(problem.meta)
+    for key, sign in (("ub", 1.0), ("lb", -1.0)):
+        if key not in bounds:
+            continue
+        value = bounds[key]
+        if value.shape != (n,):
+            raise ValueError(f"{where}: key '{key}' has {value.size} entries; expected one per variable ({n})")
+        if np.isnan(value).any():
+            raise ValueError(f"{where}: key '{key}' holds NaN")
+        finite = np.flatnonzero(np.abs(value) < 1e20)
+        rows = sp.csc_matrix((np.full(finite.size, sign), (np.arange(finite.size), finite)), shape=(finite.size, n))
+        blocks_C.append(rows if problem.sparse else rows.toarray())
+        blocks_d.append(sign * value[finite])
+        meta[f"{key}_rows"] = finite
+    if "lb" in bounds and "ub" in bounds and np.any(bounds["lb"] > bounds["ub"]):
+        first = int(np.flatnonzero(bounds["lb"] > bounds["ub"])[0])
+        raise ValueError(f"{where}: lb[{first}] = {bounds['lb'][first]} exceeds ub[{first}] = {bounds['ub'][first]}")
+    C = sp.vstack(blocks_C, format="csc") if problem.sparse else np.vstack(blocks_C)
+    return replace(problem, C=C, d=np.concatenate(blocks_d), meta=meta)
 
 
 def load_maros_meszaros(path: Union[str, os.PathLike]) -> Problem:

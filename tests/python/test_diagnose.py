@@ -131,6 +131,32 @@ def test_npz_dense_without_pickles(tmp_path):
     assert not problem.sparse and problem.m == 2 and problem.p == 0
 
 
+def test_npz_box_bounds_become_rows_of_C(tmp_path):
+    # qpsolvers' keys lb/ub (the MPC test set uses them): they used to be
+    # ignored, so the loaded QP silently lacked its bounds.
+    np.savez(tmp_path / "box.npz", P=np.eye(3), q=np.array([-5.0, 5.0, 0.0]),
+             G=np.array([[1.0, 1.0, 1.0]]), h=np.array([10.0]),
+             lb=np.array([-1.0, -2.0, -np.inf]), ub=np.array([1.0, 1e21, 4.0]))
+    problem = load_problem(tmp_path / "box.npz")
+    np.testing.assert_array_equal(problem.C, [[1, 1, 1], [1, 0, 0], [0, 0, 1], [-1, 0, 0], [0, -1, 0]])
+    np.testing.assert_array_equal(problem.d, [10, 1, 4, 1, 2])
+    result = dqp.solve(problem.P, problem.q, problem.C, problem.d)
+    np.testing.assert_allclose(result.z, [1.0, -2.0, 0.0], atol=1e-8)      # both bounds hold
+
+
+def test_npz_box_bounds_on_a_sparse_problem_and_their_errors(tmp_path):
+    path = _reference_npz(tmp_path / "box.npz", lb=np.array([0.25, 0.0]), ub=np.array([2.0, 2.0]))
+    problem = load_problem(path)
+    assert problem.sparse and problem.m == 3 + 4
+    result = dqp.solve(problem.P, problem.q, problem.C, problem.d)
+    assert result.z[0] >= 0.25 - 1e-9
+    for bad, match in ((dict(lb=np.zeros(3)), "key 'lb' has 3 entries"),
+                       (dict(ub=np.array([np.nan, 1.0])), "key 'ub' holds NaN"),
+                       (dict(lb=np.array([3.0, 0.0]), ub=np.array([1.0, 1.0])), r"lb\[0\] = 3.0 exceeds ub\[0\] = 1.0")):
+        with pytest.raises(ValueError, match=match):
+            load_problem(_reference_npz(tmp_path / "bad.npz", **bad))
+
+
 @pytest.mark.parametrize("overrides, match", [
     (dict(q=None), "key 'q'"),
     (dict(G=sp.csc_matrix(np.ones((3, 3)))), "key 'G'"),
