@@ -1,12 +1,23 @@
-"""Per-call overhead of the torch layer on tiny problems (n = 2 and n = 10):
-the wall time of layer(...) (forward) and of forward + backward, against the
-time the C++ core spends solving (Solution.solve_time) — what the Python and
-torch layers add. Median of many calls.
+"""Small problems end to end: forward, backward and forward + backward of one
+problem at a time through ``dqp.QPLayer``, against two floors measured in the
+same run:
+
+* the forward-only time of the fastest qpsolvers solver whose answer passes
+  a KKT check (``bench/mpc.py``'s floor), on the same problem;
+* the C++ core's own solve time (``Solution.solve_time``) and its whole
+  forward (``Solution.total_time``), to show what Python and torch add.
+
+Problems: a random dense QP with n = 2 and n = 10 (P = MMᵀ + I, n
+inequalities), and the MPC set's LIPMWALK0 (n = 16, 32 rows) and WHLIPBAL0
+(n = 50, 100 rows) when ../shared/data/mpc_qpbenchmark is found. A plain torch
+op with its backward (``(P @ q).sum().backward()``) is timed too: the least
+any autograd layer can cost.
 
     python bench/overhead.py [--calls 2000] [--output results/overhead]
-Writes results/overhead.{csv,md,png}: the medians, and a bar per size that
-splits the forward + backward time into the solve, the core's own work
-around it, and what Python and torch add.
+
+Writes results/overhead.{csv,md,png}: medians, the ratios against the floors
+and the targets of the performance issue (LIPMWALK0 fwd+bwd ≤ 3× the floor,
+WHLIPBAL0 ≤ 1.5×, n = 10 fwd+bwd ≤ 5× the C++ solve).
 """
 from __future__ import annotations
 
@@ -14,16 +25,23 @@ import argparse
 import csv
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import dqp
-from common import RESULTS, dqp_version, machine_line
+from common import HERE, RESULTS, dqp_version, machine_line
+
+# (problem, what is compared, target ratio) from the performance issue.
+TARGETS = {"LIPMWALK0": ("floor", 3.0), "WHLIPBAL0": ("floor", 1.5), "random n=10": ("solve", 5.0)}
+FIELDS = ["problem", "n", "m", "p", "solve", "core", "forward", "backward", "total", "plain_torch", "floor",
+          "floor_solver", "ratio_total_floor", "ratio_total_solve"]
 
 
-def problem(n: int):
+def random_problem(n: int) -> dict:
     g = torch.Generator().manual_seed(n)
     M = torch.randn(n, n, generator=g, dtype=torch.float64)
     P = M @ M.T + torch.eye(n, dtype=torch.float64)
@@ -31,55 +49,113 @@ def problem(n: int):
     z0 = torch.randn(n, generator=g, dtype=torch.float64)
     d = C @ z0 + torch.rand(n, generator=g, dtype=torch.float64)
     q = torch.randn(n, generator=g, dtype=torch.float64)
-    return P, q, C, d
+    return {"name": f"random n={n}", "P": P.numpy(), "q": q.numpy(), "C": C.numpy(), "d": d.numpy(),
+            "A": np.zeros((0, n)), "b": np.zeros(0), "n": n}
 
 
-def measure(n: int, calls: int) -> dict:
+def mpc_problems(names) -> list:
+    """The MPC set's problems by name (bench/mpc.py's conversion: bounds become rows of C)."""
+    import mpc
+    try:
+        folder = mpc.find_data(None)
+    except SystemExit:
+        print("MPC data not found: only the random problems are measured", file=sys.stderr)
+        return []
+    return [mpc.load_problem(folder / f"{name}.npz") for name in names]
+
+
+def measure(problem: dict, calls: int) -> dict:
+    """Medians over `calls` timed calls (after 50 warm-up calls) of one problem through QPLayer."""
     layer = dqp.QPLayer(n_threads=1)
-    P, q, C, d = problem(n)
-    forward, total, solve, core = [], [], [], []
+    P, q, C, d, A, b = (torch.from_numpy(np.ascontiguousarray(problem[k])) for k in ("P", "q", "C", "d", "A", "b"))
+    args = (P, q, C, d) + ((A, b) if A.shape[0] else ())
+    forward, backward, solve, core = [], [], [], []
     for i in range(calls + 50):
-        qq = q.clone().requires_grad_(True)
+        qq = args[1].clone().requires_grad_(True)
         t0 = time.perf_counter()
-        z, _, _ = layer(P, qq, C, d)
+        z, _, _ = layer(args[0], qq, *args[2:])
         t1 = time.perf_counter()
         z.sum().backward()
         t2 = time.perf_counter()
-        if i >= 50:  # warm-up
+        if i >= 50:
             s = layer.last_solutions[0]
             forward.append(t1 - t0)
-            total.append(t2 - t0)
+            backward.append(t2 - t1)
             solve.append(s.solve_time)
             core.append(s.total_time)
+    plain = []
+    for i in range(calls + 50):
+        qq = args[1].clone().requires_grad_(True)
+        t0 = time.perf_counter()
+        (P @ qq).sum().backward()
+        if i >= 50:
+            plain.append(time.perf_counter() - t0)
     med = statistics.median
-    return {"n": n, "forward": med(forward), "total": med(total), "solve": med(solve), "core": med(core)}
+    total = [f + b for f, b in zip(forward, backward)]
+    return {"problem": problem["name"], "n": problem["q"].shape[0], "m": problem["d"].shape[0],
+            "p": problem["b"].shape[0], "solve": med(solve), "core": med(core), "forward": med(forward),
+            "backward": med(backward), "total": med(total), "plain_torch": med(plain)}
+
+
+def add_floor(row: dict, problem: dict) -> None:
+    import mpc
+    times = mpc.floor_times(problem, repeats=200, budget=1.0, kkt_tol=1e-6)
+    if times:
+        solver = min(times, key=times.get)
+        row["floor"], row["floor_solver"] = times[solver], solver
+    else:
+        row["floor"], row["floor_solver"] = float("nan"), ""
+    row["ratio_total_floor"] = row["total"] / row["floor"]
+    row["ratio_total_solve"] = row["total"] / row["solve"]
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def table(rows) -> list:
+    lines = ["| problem | n | C++ solve | C++ forward | layer forward | layer backward | layer fwd+bwd | "
+             "plain torch op + backward | floor (fastest qpsolvers forward) | fwd+bwd / floor | fwd+bwd / solve | "
+             "target |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        target = ""
+        if r["problem"] in TARGETS:
+            against, limit = TARGETS[r["problem"]]
+            ratio = r["ratio_total_floor"] if against == "floor" else r["ratio_total_solve"]
+            target = f"≤ {limit:g}× the {against}: {'met' if ratio <= limit else 'missed'}"
+        lines.append(f"| {r['problem']} | {r['n']} | {us(r['solve'])} | {us(r['core'])} | {us(r['forward'])} | "
+                     f"{us(r['backward'])} | {us(r['total'])} | {us(r['plain_torch'])} | {us(r['floor'])} "
+                     f"({r['floor_solver']}) | {r['ratio_total_floor']:.1f}× | {r['ratio_total_solve']:.1f}× | "
+                     f"{target} |")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=2000, help="timed calls per size, after 50 warm-up calls (2000)")
+    parser.add_argument("--calls", type=int, default=2000, help="timed calls per problem, after 50 warm-up calls (2000)")
     parser.add_argument("--output", type=Path, default=RESULTS / "overhead",
                         help="stem of the .csv/.md/.png results (default results/overhead)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     load_before = os.getloadavg()[0]
-    rows = [measure(n, args.calls) for n in (2, 10)]
+    problems = [random_problem(2), random_problem(10)] + mpc_problems(["LIPMWALK0", "WHLIPBAL0"])
+    rows = []
+    for problem in problems:
+        row = measure(problem, args.calls)
+        add_floor(row, problem)
+        rows.append(row)
+        print(f"{row['problem']}: fwd+bwd {us(row['total'])}, floor {us(row['floor'])}", file=sys.stderr)
     load_after = os.getloadavg()[0]
-    lines = [f"Machine: {machine_line()}. {dqp_version()}. Median of {args.calls} calls, 1 thread.", "",
-             f"**Shared machine**: 2 cores, other engineers' jobs running at the same time (1-minute load average "
-             f"{load_before:.1f} before, {load_after:.1f} after the run).", "",
-             "| n | solve (C++) | core forward (C++) | layer forward | layer fwd+bwd | forward − solve | "
-             "fwd+bwd − solve |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['n']} | {r['solve'] * 1e6:.1f} µs | {r['core'] * 1e6:.1f} µs | {r['forward'] * 1e6:.1f} µs | "
-                     f"{r['total'] * 1e6:.1f} µs | {(r['forward'] - r['solve']) * 1e6:.1f} µs | "
-                     f"{(r['total'] - r['solve']) * 1e6:.1f} µs |")
+    lines = [f"Machine: {machine_line()}. {dqp_version()}. Median of {args.calls} calls, 1 thread; the floor is "
+             "the median forward of the fastest qpsolvers solver whose answer passes the KKT check (1e-6).", "",
+             f"1-minute load average {load_before:.1f} before, {load_after:.1f} after the run.", ""]
+    lines += table(rows)
     lines += ["", f"![where the time of one call goes]({args.output.with_suffix('.png').name})"]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".md").write_text("\n".join(lines) + "\n")
     with args.output.with_suffix(".csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["n", "solve", "core", "forward", "total"])
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
     plot(rows, args.output.with_suffix(".png"))
@@ -87,7 +163,7 @@ def main() -> None:
 
 
 def plot(rows, path: Path) -> None:
-    """One stacked bar per size: solve, core work around it, Python/torch forward, backward."""
+    """One stacked bar per problem (solve, core work, Python/torch forward, backward) and the floor."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -95,25 +171,28 @@ def plot(rows, path: Path) -> None:
     parts = [("solve (C++)", lambda r: r["solve"]),
              ("core work around the solve (C++)", lambda r: r["core"] - r["solve"]),
              ("Python + torch, forward", lambda r: r["forward"] - r["core"]),
-             ("backward (all of it)", lambda r: r["total"] - r["forward"])]
-    figure, axis = plt.subplots(figsize=(7, 4.2))
-    labels = [f"n = {r['n']}" for r in rows]
+             ("backward (all of it)", lambda r: r["backward"])]
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    labels = [f"{r['problem']} (n = {r['n']})" for r in rows]
     bottom = [0.0] * len(rows)
     for name, part in parts:
         heights = [max(part(r), 0.0) * 1e6 for r in rows]
         axis.barh(labels, heights, left=bottom, label=name)
         bottom = [b + h for b, h in zip(bottom, heights)]
-    # The target: the forward may add at most 20 µs to the solve.
     for i, r in enumerate(rows):
-        x = r["solve"] * 1e6 + 20.0
+        x = r["floor"] * 1e6
         axis.plot([x, x], [i - 0.45, i + 0.45], color="black", linestyle="--", linewidth=1.2,
-                  label="target: forward ≤ solve + 20 µs" if i == 0 else None)
+                  label="floor: fastest qpsolvers forward" if i == 0 else None)
+        y = r["plain_torch"] * 1e6
+        axis.plot([y, y], [i - 0.45, i + 0.45], color="grey", linestyle=":", linewidth=1.5,
+                  label="a plain torch op + backward" if i == 0 else None)
     axis.set_xlabel("median time of one call [µs]")
-    axis.set_title("one tiny problem through the torch layer")
-    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+    axis.set_title("one small problem through the torch layer, forward + backward")
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
     main()
