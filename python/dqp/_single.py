@@ -128,6 +128,9 @@ class _SingleDense(torch.autograd.Function):
     @staticmethod
     def forward(ctx, engine, solution, arrays, outputs, needs, *tensors):
         ctx.engine, ctx.solution, ctx.arrays, ctx.needs = engine, solution, arrays, needs
+        # Unused outputs (lam and mu, most often) arrive as None rather than
+        # as freshly allocated zero tensors: backward uses cached zeros.
+        ctx.set_materialize_grads(False)
         z, lam, mu = torch.from_numpy(outputs[0]), torch.from_numpy(outputs[1]), torch.from_numpy(outputs[2])
         ctx.save_for_backward(*tensors, z, lam, mu)
         if forward_ad._current_level >= 0:
@@ -137,17 +140,17 @@ class _SingleDense(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gz, glam, gmu):
         arrays = ctx.arrays
+        sizes = (arrays[1].shape[0], arrays[5].shape[0], arrays[3].shape[0])   # n, p, m
         if not ctx.solution.optimal:         # a failed solve (on_failure warn / nan): zero gradient
             return (None,) * 5 + tuple(torch.zeros(arrays[i].shape, dtype=torch.float64) for i in ctx.needs)
-        if torch.is_grad_enabled():
-            grads = vjp(*_problem(ctx), *(g.reshape(1, -1) for g in (gz, glam, gmu)))
+        if torch.is_grad_enabled():          # create_graph: a recorded backward
+            given = [torch.zeros(k, dtype=torch.float64) if g is None else g for g, k in zip((gz, glam, gmu), sizes)]
+            grads = vjp(*_problem(ctx), *(g.reshape(1, -1) for g in given))
             return (None,) * 5 + tuple(grads[i] for i in ctx.needs)
-
-        def host(g):
-            return np.ascontiguousarray(g.numpy().reshape(-1), dtype=np.float64)
-
-        grads = core_backward(ctx.engine.core.backward_dense, *arrays, ctx.solution, host(gz), host(glam), host(gmu))
-        return (None,) * 5 + tuple(torch.from_numpy(np.asarray(grads[i])) for i in ctx.needs)
+        grads = core_backward(ctx.engine.core.backward_dense, *arrays, ctx.solution,
+                              _host_gradient(gz, sizes[0]), _host_gradient(glam, sizes[1]),
+                              _host_gradient(gmu, sizes[2]))
+        return (None,) * 5 + tuple(torch.from_numpy(grads[i]) for i in ctx.needs)
 
     @staticmethod
     def jvp(ctx, _engine, _solution, _arrays, _outputs, _needs, *given):
@@ -157,6 +160,22 @@ class _SingleDense(torch.autograd.Function):
         outputs = ctx.saved_tensors[len(ctx.needs):]
         derivatives = tangents_of(*_problem(ctx), *full)
         return tuple(t.reshape(o.shape) for t, o in zip(derivatives, outputs))
+
+
+_ZEROS: dict = {}   # size -> read-only zero vector, for outputs that received no gradient
+
+
+def _host_gradient(g, size: int) -> np.ndarray:
+    """An output's gradient as a contiguous float64 vector; zeros for None."""
+    if g is None:
+        zeros = _ZEROS.get(size)
+        if zeros is None:
+            zeros = _ZEROS[size] = np.zeros(size)
+            zeros.flags.writeable = False
+        return zeros
+    if g.dtype is torch.float64 and g.is_contiguous() and not g.requires_grad:
+        return g.numpy().reshape(-1)
+    return np.ascontiguousarray(g.detach().numpy(force=True).reshape(-1), dtype=np.float64)
 
 
 def _problem(ctx) -> tuple:

@@ -61,6 +61,32 @@ def test_single_path_equals_batch_path(shape, fast_calls):
     torch.testing.assert_close(fast[0].detach(), torch.tensor(qp["z"]), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("used", [(0,), (1,), (2,), (1, 2)])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_fast_path_with_a_loss_of_some_outputs(used, create_graph, fast_calls):
+    # Outputs the loss ignores reach backward as None (no zero tensors are
+    # made): their zero gradient must still be that of the general path,
+    # in the core's backward and in the recorded one (create_graph).
+    qp = make_qp(6, 4, 2, seed=14)
+    inputs = [torch.tensor(qp[k], requires_grad=True) for k in "PqCdAb"]
+    layer = dqp.QPLayer()
+    fast, slow = layer(*inputs), _general(layer, *inputs)
+    assert fast_calls == [True, False]
+    rng = np.random.default_rng(1)
+    weights = [torch.tensor(rng.standard_normal(o.shape)) for o in fast]
+
+    def grads(outputs):
+        loss = sum((weights[i] * outputs[i]).sum() for i in used)
+        return torch.autograd.grad(loss, inputs, allow_unused=True, create_graph=create_graph)
+
+    for ga, gb in zip(grads(fast), grads(slow)):
+        if gb is None:
+            assert ga is None or not ga.abs().max() > 0
+        else:
+            torch.testing.assert_close(ga, gb, rtol=1e-10, atol=1e-10)
+    assert any(g is not None and g.abs().max() > 0 for g in grads(fast))
+
+
 @pytest.mark.parametrize("needs", ["q", "Cd", "PA", "b"])
 def test_fast_path_with_some_inputs_needing_gradients(needs, fast_calls):
     # Only the tensors that require a gradient enter the autograd node: each
