@@ -10,8 +10,9 @@ same run:
 Problems: a random dense QP with n = 2 and n = 10 (P = MMᵀ + I, n
 inequalities), and the MPC set's LIPMWALK0 (n = 16, 32 rows) and WHLIPBAL0
 (n = 50, 100 rows) when ../shared/data/mpc_qpbenchmark is found. A plain torch
-op with its backward (``(P @ q).sum().backward()``) is timed too: the least
-any autograd layer can cost.
+op with its backward (``(P @ q).sum().backward()``) is timed too, and an
+empty ``autograd.Function`` with dqp's three outputs: the least any autograd
+layer can cost.
 
     python bench/overhead.py [--calls 2000] [--output results/overhead]
 
@@ -37,7 +38,8 @@ from common import HERE, RESULTS, dqp_version, machine_line
 
 # (problem, what is compared, target ratio) from the performance issue.
 TARGETS = {"LIPMWALK0": ("floor", 3.0), "WHLIPBAL0": ("floor", 1.5), "random n=10": ("solve", 5.0)}
-FIELDS = ["problem", "n", "m", "p", "solve", "core", "forward", "backward", "total", "plain_torch", "floor",
+FIELDS = ["problem", "n", "m", "p", "solve", "core", "forward", "backward", "total", "plain_torch",
+          "empty_function", "floor",
           "floor_solver", "ratio_total_floor", "ratio_total_solve"]
 
 
@@ -90,11 +92,35 @@ def measure(problem: dict, calls: int) -> dict:
         (P @ qq).sum().backward()
         if i >= 50:
             plain.append(time.perf_counter() - t0)
+    empty = []
+    outputs = (np.zeros(problem["q"].shape[0]), np.zeros(problem["b"].shape[0]), np.zeros(problem["d"].shape[0]))
+    for i in range(calls + 50):
+        qq = args[1].clone().requires_grad_(True)
+        t0 = time.perf_counter()
+        z, _, _ = _EmptyLayer.apply(outputs, qq)
+        z.sum().backward()
+        if i >= 50:
+            empty.append(time.perf_counter() - t0)
     med = statistics.median
     total = [f + b for f, b in zip(forward, backward)]
     return {"problem": problem["name"], "n": problem["q"].shape[0], "m": problem["d"].shape[0],
             "p": problem["b"].shape[0], "solve": med(solve), "core": med(core), "forward": med(forward),
-            "backward": med(backward), "total": med(total), "plain_torch": med(plain)}
+            "backward": med(backward), "total": med(total), "plain_torch": med(plain),
+            "empty_function": med(empty)}
+
+
+class _EmptyLayer(torch.autograd.Function):
+    """What any autograd layer with dqp's outputs costs with no work at all:
+    three tensors out of numpy arrays, a constant gradient back."""
+
+    @staticmethod
+    def forward(ctx, outputs, q):
+        ctx.set_materialize_grads(False)
+        return tuple(torch.from_numpy(o) for o in outputs)
+
+    @staticmethod
+    def backward(ctx, gz, glam, gmu):
+        return None, torch.ones(gz.shape[0], dtype=torch.float64)
 
 
 def add_floor(row: dict, problem: dict) -> None:
@@ -115,9 +141,9 @@ def us(seconds: float) -> str:
 
 def table(rows) -> list:
     lines = ["| problem | n | C++ solve | C++ forward | layer forward | layer backward | layer fwd+bwd | "
-             "plain torch op + backward | floor (fastest qpsolvers forward) | fwd+bwd / floor | fwd+bwd / solve | "
+             "plain torch op + backward | empty autograd.Function fwd+bwd | floor (fastest qpsolvers forward) | fwd+bwd / floor | fwd+bwd / solve | "
              "target |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         target = ""
         if r["problem"] in TARGETS:
@@ -125,7 +151,7 @@ def table(rows) -> list:
             ratio = r["ratio_total_floor"] if against == "floor" else r["ratio_total_solve"]
             target = f"≤ {limit:g}× the {against}: {'met' if ratio <= limit else 'missed'}"
         lines.append(f"| {r['problem']} | {r['n']} | {us(r['solve'])} | {us(r['core'])} | {us(r['forward'])} | "
-                     f"{us(r['backward'])} | {us(r['total'])} | {us(r['plain_torch'])} | {us(r['floor'])} "
+                     f"{us(r['backward'])} | {us(r['total'])} | {us(r['plain_torch'])} | {us(r['empty_function'])} | {us(r['floor'])} "
                      f"({r['floor_solver']}) | {r['ratio_total_floor']:.1f}× | {r['ratio_total_solve']:.1f}× | "
                      f"{target} |")
     return lines
@@ -151,6 +177,12 @@ def main() -> None:
              "the median forward of the fastest qpsolvers solver whose answer passes the KKT check (1e-6).", "",
              f"1-minute load average {load_before:.1f} before, {load_after:.1f} after the run.", ""]
     lines += table(rows)
+    lines += ["", "What no layer can go below: an autograd.Function that does nothing but return three "
+              "tensors and a constant gradient costs the 'empty' column, and the C++ forward (solve, active "
+              "set, factorization) costs its own column; their sum against the floor:", ""]
+    lines += [f"- {r['problem']}: ({us(r['empty_function'])} + {us(r['core'])}) / {us(r['floor'])} = "
+              f"{(r['empty_function'] + r['core']) / r['floor']:.1f}× the floor, before any backward work"
+              for r in rows]
     lines += ["", f"![where the time of one call goes]({args.output.with_suffix('.png').name})"]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".md").write_text("\n".join(lines) + "\n")
