@@ -244,6 +244,21 @@ def test_bad_inputs_name_the_argument():
         djax.qp_layer(P, q, eps_actve=1e-6)
 
 
+def test_sparse_matrices_get_an_error_naming_the_argument():
+    # Not supported yet: a BCOO or scipy matrix used to fail inside numpy
+    # ("setting an array element with a sequence"), naming nothing.
+    import scipy.sparse
+    from jax.experimental import sparse as jax_sparse
+    P, q = jnp.eye(3), jnp.ones(3)
+    C, d = jnp.array([[1.0, 0.0, 0.0]]), jnp.array([0.5])
+    with pytest.raises(TypeError, match="P: sparse matrices .*BCOO.* not supported by dqp.jax"):
+        djax.qp_layer(jax_sparse.BCOO.fromdense(P), q, C, d)
+    with pytest.raises(TypeError, match="C: sparse matrices"):
+        djax.qp_layer(P, q, scipy.sparse.csr_matrix(np.asarray(C)), d)
+    z, _, _ = djax.qp_layer(jax_sparse.BCOO.fromdense(P).todense(), q, C, d)   # the advice works
+    assert np.all(np.isfinite(z))
+
+
 def test_jax_seed_example_runs():
     import importlib.util
     from pathlib import Path
