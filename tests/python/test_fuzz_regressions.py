@@ -283,3 +283,25 @@ def test_native_highs_prints_nothing_on_its_first_solve():
     """The native adapter turns HiGHS's output off before anything else: no banner."""
     out, err = _first_solve_output("highs")
     assert out == "" and err == "", f"printed: {out!r} {err!r}"
+
+
+# ---------------------------------------------------------------------------
+# Loose tolerances
+# ---------------------------------------------------------------------------
+
+@pytest.mark.skipif(not _bridge_available("osqp"), reason="osqp is not installed")
+def test_loose_tolerance_keeps_the_active_rows_the_duals_name():
+    # fuzz_layer (2026-12-05): three copies of the active row 2z₁ + 2z₂ ≤ 8,
+    # OSQP at eps_abs = 0.1 and max_iter = 200 stops with slack 1.3e-4, so no
+    # row passes the residual test; the rows with large duals are the next
+    # candidate, but their floor was 100·eps_abs = 10 and the duals 2/3 fell
+    # below it: status "optimal" with μ = 0 and stationarity 12.
+    P, q = t(2 * np.eye(2)), t([-16.0, -16.0])
+    C, d = t(np.full((4, 2), 2.0)), t([11.75, 8.0, 8.0, 8.0])
+    layer = dqp.QPLayer(qp_solver="osqp", eps_abs=0.1, max_iter=200, on_failure="nan")
+    z, _, mu = layer(P, q, C, d)
+    assert layer.statuses == ["optimal"]
+    stationarity = (P @ z + q + C.T @ mu).abs().max().item()
+    assert stationarity < 1e-6, (z, mu)
+    torch.testing.assert_close(z, t([2.0, 2.0]), rtol=0, atol=1e-8)
+    assert mu[0] == 0 and torch.all(mu[1:] >= 0)
