@@ -104,7 +104,7 @@ std::vector<Index> add_rows_with_duals(std::vector<Index> active, const Vector& 
   if (mu.size() == 0) return active;
   // Duals below the floor are solver noise; a loose tolerance must not make
   // the floor itself large (eps_abs = 0.1 gave 10 and threw away three
-  // active rows with duals 2/3: fuzz_layer, OSQP).
+  // active rows with duals 2: fuzz_layer, OSQP).
   const double floor = 100.0 * std::clamp(settings.eps_abs, 1e-12, 1e-3);
   const double threshold = floor * std::max(1.0, mu.cwiseAbs().maxCoeff());
   std::vector<bool> in(mu.size(), false);

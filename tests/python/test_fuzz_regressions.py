@@ -294,8 +294,9 @@ def test_loose_tolerance_keeps_the_active_rows_the_duals_name():
     # fuzz_layer (2026-12-05): three copies of the active row 2z₁ + 2z₂ ≤ 8,
     # OSQP at eps_abs = 0.1 and max_iter = 200 stops with slack 1.3e-4, so no
     # row passes the residual test; the rows with large duals are the next
-    # candidate, but their floor was 100·eps_abs = 10 and the duals 2/3 fell
-    # below it: status "optimal" with μ = 0 and stationarity 12.
+    # candidate, but their floor was 100·eps_abs = 10 and the duals fell
+    # below it (duals of 2, threshold 10·max(1, 2)): status "optimal" with μ = 0
+    # and stationarity 12.
     P, q = t(2 * np.eye(2)), t([-16.0, -16.0])
     C, d = t(np.full((4, 2), 2.0)), t([11.75, 8.0, 8.0, 8.0])
     layer = dqp.QPLayer(qp_solver="osqp", eps_abs=0.1, max_iter=200, on_failure="nan")
