@@ -85,28 +85,27 @@ def measure(problem: dict, calls: int) -> dict:
             backward.append(t2 - t1)
             solve.append(s.solve_time)
             core.append(s.total_time)
-    plain = []
-    for i in range(calls + 50):
-        qq = args[1].clone().requires_grad_(True)
-        t0 = time.perf_counter()
-        (P @ qq).sum().backward()
-        if i >= 50:
-            plain.append(time.perf_counter() - t0)
-    empty = []
     outputs = (np.zeros(problem["q"].shape[0]), np.zeros(problem["b"].shape[0]), np.zeros(problem["d"].shape[0]))
-    for i in range(calls + 50):
-        qq = args[1].clone().requires_grad_(True)
-        t0 = time.perf_counter()
-        z, _, _ = _EmptyLayer.apply(outputs, qq)
-        z.sum().backward()
-        if i >= 50:
-            empty.append(time.perf_counter() - t0)
+    plain = _timed(calls, q, lambda qq: (P @ qq).sum().backward())
+    empty = _timed(calls, q, lambda qq: _EmptyLayer.apply(outputs, qq)[0].sum().backward())
     med = statistics.median
     total = [f + b for f, b in zip(forward, backward)]
     return {"problem": problem["name"], "n": problem["q"].shape[0], "m": problem["d"].shape[0],
             "p": problem["b"].shape[0], "solve": med(solve), "core": med(core), "forward": med(forward),
             "backward": med(backward), "total": med(total), "plain_torch": med(plain),
             "empty_function": med(empty)}
+
+
+def _timed(calls: int, q: torch.Tensor, step) -> list:
+    """Times of `calls` calls of step(q with a gradient), after 50 warm-up calls."""
+    times = []
+    for i in range(calls + 50):
+        qq = q.clone().requires_grad_(True)
+        t0 = time.perf_counter()
+        step(qq)
+        if i >= 50:
+            times.append(time.perf_counter() - t0)
+    return times
 
 
 class _EmptyLayer(torch.autograd.Function):

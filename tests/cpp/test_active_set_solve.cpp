@@ -35,12 +35,7 @@ Eigen::MatrixXd extended_kkt(const DenseQP& qp, const std::vector<Index>& active
 
 GeneratedQP generated(unsigned seed) {
   std::mt19937 rng(seed);
-  QPShape shape;
-  shape.n = 6;
-  shape.p = 1;
-  shape.active = 2;
-  shape.m = 4;
-  return random_qp(rng, shape);
+  return random_qp(rng, QPShape{6, 1, 2, 4});   // n, p, active, m
 }
 
 TEST(ActiveSetSolve, SolvesTheExtendedSystemDenseAndSparse) {

@@ -25,13 +25,8 @@ struct WithInfiniteRows {
 
 WithInfiniteRows make_problem(unsigned seed) {
   std::mt19937 rng(seed);
-  QPShape shape;
-  shape.n = 5;
-  shape.p = 1;
-  shape.active = 2;
-  shape.m = 4;
   WithInfiniteRows out;
-  out.finite = random_qp(rng, shape).qp;
+  out.finite = random_qp(rng, QPShape{5, 1, 2, 4}).qp;   // n, p, active, m
   const Index m = out.finite.m(), n = out.finite.n();
   out.infinite = out.finite;
   out.infinite.C.resize(m + 2, n);

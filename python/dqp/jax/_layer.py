@@ -111,15 +111,16 @@ def _as_array(value, name: str, ndim: int, dtype) -> jax.Array:
     return array.astype(dtype)
 
 
-def _refuse_sparse(name: str, value) -> None:
+def _refuse_sparse(named) -> None:
     """A clear error for sparse matrices, which the JAX front does not take yet
     (jnp.asarray of a BCOO fails deep inside numpy with no name)."""
     from jax.experimental import sparse as jax_sparse
     scipy_sparse = sys.modules.get("scipy.sparse")
-    if isinstance(value, jax_sparse.JAXSparse) or (scipy_sparse is not None and scipy_sparse.issparse(value)):
-        raise TypeError(f"{name}: sparse matrices ({type(value).__name__}) are not supported by dqp.jax yet; "
-                        f"pass a dense array ({name}.todense()), or use the torch layer dqp.QPLayer, "
-                        "which takes sparse tensors")
+    for name, value in named:
+        if isinstance(value, jax_sparse.JAXSparse) or (scipy_sparse is not None and scipy_sparse.issparse(value)):
+            raise TypeError(f"{name}: sparse matrices ({type(value).__name__}) are not supported by dqp.jax yet; "
+                            f"pass a dense array ({name}.todense()), or use the torch layer dqp.QPLayer, "
+                            "which takes sparse tensors")
 
 
 def qp_layer(P, q, C=None, d=None, A=None, b=None, **settings):
@@ -139,8 +140,7 @@ def qp_layer(P, q, C=None, d=None, A=None, b=None, **settings):
     set the forward polished on (least squares where its KKT matrix is
     singular), as in the torch layer.
     """
-    for name, value in zip(("P", "q", "C", "d", "A", "b"), (P, q, C, d, A, b)):
-        _refuse_sparse(name, value)
+    _refuse_sparse(zip("PqCdAb", (P, q, C, d, A, b)))
     options = _Options(_settings.build_settings(**settings))
     floats = [x for x in (P, q, C, d, A, b) if x is not None]
     dtype = jnp.result_type(*floats)
