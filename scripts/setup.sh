@@ -34,5 +34,6 @@ python -m pip install -q "mkl==2026.2.0" "mkl-include==2026.2.0"
 # keeps their paths stable, so ccache (scripts/ccache.sh) serves the same
 # objects to scripts/test.sh's C++ build.
 source scripts/ccache.sh
-python -m pip install -q --no-build-isolation "${DQP_PIP_LAUNCHER[@]}" ".[solvers,test,jax,ray]"
+python -m pip install -q --no-build-isolation "${DQP_PIP_LAUNCHER[@]}" "${DQP_PIP_GCC[@]}" \
+  ".[solvers,test,jax,ray]"
 python -c "import dqp; print('dqp', dqp.__version__, 'installed; solvers:', ', '.join(sorted(dqp.available_solvers())))"

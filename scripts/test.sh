@@ -10,7 +10,7 @@ source scripts/ccache.sh
 # objects (HiGHS's above all); a plain configure is portable (DQP_NATIVE_ARCH
 # is off by default), and dqp_abi_tests checks a baseline-x86-64 consumer.
 cmake -S . -B build/cpp-tests -DDQP_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release -DDQP_NATIVE_ARCH=ON \
-  "${DQP_CMAKE_LAUNCHER[@]}" >/dev/null
+  "${DQP_CMAKE_GCC[@]}" "${DQP_CMAKE_LAUNCHER[@]}" >/dev/null
 cmake --build build/cpp-tests -j"$(nproc)"
 ctest --test-dir build/cpp-tests --output-on-failure -j"$(nproc)"
 
