@@ -24,10 +24,11 @@ def dqp_layer(threads):
     return lambda P, q, C, d, A, b: layer(P, q, C, d, A, b)[0]
 
 
-def libdqp_layer():
+def libdqp_layer(qp_solver=None):
     from dqp import dQP  # the original package, in its own venv
-    # Its defaults (cvxopt forward, scipy LU backward), as a user switching would have them.
-    settings = dQP.build_settings(empty_batch=False)
+    # Its defaults (cvxopt forward, scipy LU backward), as a user switching would
+    # have them; or the forward solver named (DAQP, dqp's dense default).
+    settings = dQP.build_settings(empty_batch=False, qp_solver=qp_solver)
     layer = dQP.dQP_layer(settings=settings)
 
     def run(P, q, C, d, A, b):
@@ -94,6 +95,8 @@ def make(impl: str, n: int, m: int, p: int):
         return dqp_layer(1)
     if impl == "libdqp":
         return libdqp_layer()
+    if impl == "libdqp-daqp":
+        return libdqp_layer("daqp")
     if impl == "qpth":
         return qpth_layer()
     if impl == "qplayer":

@@ -24,7 +24,7 @@ import numpy as np
 
 from common import INPUTS, RESULTS, available, command_line, dqp_version, machine_line, median, peer_versions, run_worker
 
-IMPLS = ["dqp", "dqp-1thread", "libdqp", "qplayer", "qpth", "cvxpylayers"]
+IMPLS = ["dqp", "dqp-1thread", "libdqp", "libdqp-daqp", "qplayer", "qpth", "cvxpylayers"]
 
 
 def make_inputs(n: int, B: int, seed: int = 0) -> dict:

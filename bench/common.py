@@ -20,6 +20,7 @@ ENVIRONMENTS = {
     "dqp": sys.executable,
     "dqp-1thread": sys.executable,
     "libdqp": str(HERE / ".venv-libdqp" / "bin" / "python"),
+    "libdqp-daqp": str(HERE / ".venv-libdqp" / "bin" / "python"),
     "qpth": str(HERE / ".venv-peers" / "bin" / "python"),
     "qplayer": str(HERE / ".venv-peers" / "bin" / "python"),
     "cvxpylayers": str(HERE / ".venv-peers" / "bin" / "python"),

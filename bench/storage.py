@@ -16,6 +16,7 @@ thread, median of --repeats calls after a warm-up, all in this process:
 
     python bench/storage.py --quick        # a few sizes (about a minute)
     python bench/storage.py                # the full sweep
+    python bench/storage.py --mpc-only     # QUADCMPC3/4 alone (bench/targets.py)
 Writes results/storage.{csv,md} (--output to change the stem).
 """
 from __future__ import annotations
@@ -81,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="n = 100, 400 and three densities")
+    parser.add_argument("--mpc-only", action="store_true", help="QUADCMPC3/4 only (no random grid)")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per case (median)")
     parser.add_argument("--data-dir", help="MPC data folder (default: shared/data/mpc_qpbenchmark)")
     parser.add_argument("--output", default=str(RESULTS / "storage"), help="stem of the CSV and Markdown files")
@@ -91,7 +93,7 @@ def main() -> None:
     dense_layer, sparse_layer, auto_layer = (dqp.QPLayer(storage=s, on_failure="warn")
                                              for s in ("input", "sparse", "auto"))
     rows = []
-    sizes = [100, 400] if args.quick else [100, 200, 400, 800]
+    sizes = [] if args.mpc_only else [100, 400] if args.quick else [100, 200, 400, 800]
     densities = [0.0, 0.005, 0.02] if args.quick else [0.0, 0.002, 0.005, 0.01, 0.02, 0.05]
     rng = np.random.default_rng(0)
     for n in sizes:
