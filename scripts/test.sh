@@ -30,4 +30,7 @@ cmake -S examples/cpp -B build/cpp-examples -DCMAKE_PREFIX_PATH="$PWD/build/cpp-
 cmake --build build/cpp-examples -j"$(nproc)" >/dev/null
 ctest --test-dir build/cpp-examples --output-on-failure
 
-python -m pytest -q tests/python
+# One worker per core, a test file per worker (--dist loadfile): a file's
+# tests share their fixtures (a Ray cluster, a DDP pair); about a third of a
+# serial run is waiting on subprocesses that another worker can fill.
+python -m pytest -q -n auto --dist loadfile tests/python

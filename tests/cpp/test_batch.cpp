@@ -16,7 +16,7 @@
 namespace dqp::test {
 namespace {
 
-constexpr double kExact = 1e-10;
+constexpr double kBatchExact = 1e-10;
 constexpr Index kBatch = 12;
 
 // The base problem's matrices with other vectors: the views share P, C, A.
@@ -95,18 +95,18 @@ void expect_batch_matches_single(const std::vector<Problem>& problems) {
       ASSERT_EQ(solutions[i].status, Status::Optimal);
       EXPECT_EQ(solutions[i].active, single.active);
       EXPECT_EQ(solutions[i].degeneracy, single.degeneracy);
-      EXPECT_TRUE(near_relative(solutions[i].z, single.z, kExact, 1.0));
-      EXPECT_TRUE(near_relative(solutions[i].lam, single.lam, kExact, 1.0));
-      EXPECT_TRUE(near_relative(solutions[i].mu, single.mu, kExact, 1.0));
+      EXPECT_TRUE(near_relative(solutions[i].z, single.z, kBatchExact, 1.0));
+      EXPECT_TRUE(near_relative(solutions[i].lam, single.lam, kBatchExact, 1.0));
+      EXPECT_TRUE(near_relative(solutions[i].mu, single.mu, kBatchExact, 1.0));
       const Vector dz_i = dz.row(i).transpose(), dlam_i = dlam.row(i).transpose(),
                    dmu_i = dmu.row(i).transpose();
       const auto g = layer.backward(problems[i], single, dz_i, dlam_i, dmu_i);
-      EXPECT_TRUE(near_relative(gradients[i].P, g.P, kExact));
-      EXPECT_TRUE(near_relative(gradients[i].q, g.q, kExact));
-      EXPECT_TRUE(near_relative(gradients[i].C, g.C, kExact));
-      EXPECT_TRUE(near_relative(gradients[i].d, g.d, kExact));
-      EXPECT_TRUE(near_relative(gradients[i].A, g.A, kExact));
-      EXPECT_TRUE(near_relative(gradients[i].b, g.b, kExact));
+      EXPECT_TRUE(near_relative(gradients[i].P, g.P, kBatchExact));
+      EXPECT_TRUE(near_relative(gradients[i].q, g.q, kBatchExact));
+      EXPECT_TRUE(near_relative(gradients[i].C, g.C, kBatchExact));
+      EXPECT_TRUE(near_relative(gradients[i].d, g.d, kBatchExact));
+      EXPECT_TRUE(near_relative(gradients[i].A, g.A, kBatchExact));
+      EXPECT_TRUE(near_relative(gradients[i].b, g.b, kBatchExact));
     }
   }
 }

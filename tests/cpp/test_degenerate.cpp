@@ -11,7 +11,7 @@
 namespace dqp::test {
 namespace {
 
-constexpr double kExact = 1e-8;
+constexpr double kDegenerateExact = 1e-8;
 
 template <class Gradients>
 bool all_finite(const Gradients& g) {
@@ -55,7 +55,7 @@ void check_vertex(const QP& qp) {
   const Layer layer;
   const Solution s = layer.forward(qp.view());
   ASSERT_EQ(s.status, Status::Optimal);
-  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 1), kExact));
+  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 1), kDegenerateExact));
   EXPECT_EQ(s.active, (std::vector<Index>{0, 1, 2}));
   EXPECT_TRUE(s.degenerate());
   EXPECT_TRUE(has(s.degeneracy, kTooManyActive)) << describe_degeneracy(s.degeneracy);
@@ -68,8 +68,8 @@ void check_vertex(const QP& qp) {
   EXPECT_TRUE(all_finite(g));
   // z is pinned to the vertex whatever q and P do nearby: those parts of the
   // derivative are unique, and zero.
-  EXPECT_TRUE(near_relative(g.q, Vector::Zero(2), kExact, 1.0)) << "q";
-  EXPECT_LE(g.P.cwiseAbs().maxCoeff(), kExact) << "P";
+  EXPECT_TRUE(near_relative(g.q, Vector::Zero(2), kDegenerateExact, 1.0)) << "q";
+  EXPECT_LE(g.P.cwiseAbs().maxCoeff(), kDegenerateExact) << "P";
 }
 
 TEST(Degenerate, MoreActiveThanVariablesDense) { check_vertex(vertex_problem()); }
@@ -94,7 +94,7 @@ void check_dependent_equalities(const QP& qp) {
   const Layer layer;
   const Solution s = layer.forward(qp.view());
   ASSERT_EQ(s.status, Status::Optimal);
-  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(0.5, 0.5), kExact));
+  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(0.5, 0.5), kDegenerateExact));
   EXPECT_TRUE(has(s.degeneracy, kSingularKKT)) << describe_degeneracy(s.degeneracy);
   EXPECT_FALSE(has(s.degeneracy, kTooManyActive)) << "p + |active| = n is not too many";
   EXPECT_TRUE(s.lam.allFinite());
@@ -105,7 +105,7 @@ void check_dependent_equalities(const QP& qp) {
   EXPECT_TRUE(all_finite(g));
   // z moves with q only along the line: dz/dq = -(I - ½·11ᵀ), so for
   // dz = (1, 2) the q gradient is unique: (0.5, -0.5).
-  EXPECT_TRUE(near_relative(g.q, Eigen::Vector2d(0.5, -0.5), kExact)) << "q";
+  EXPECT_TRUE(near_relative(g.q, Eigen::Vector2d(0.5, -0.5), kDegenerateExact)) << "q";
 }
 
 TEST(Degenerate, DependentEqualityRowsDense) { check_dependent_equalities(dependent_equalities_problem()); }
@@ -132,9 +132,9 @@ void check_weakly_active(const QP& qp) {
   const Layer layer;
   const Solution s = layer.forward(qp.view());
   ASSERT_EQ(s.status, Status::Optimal);
-  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 0), kExact));
+  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 0), kDegenerateExact));
   EXPECT_EQ(s.active, (std::vector<Index>{0}));
-  EXPECT_NEAR(s.mu[0], 0.0, kExact);
+  EXPECT_NEAR(s.mu[0], 0.0, kDegenerateExact);
   EXPECT_EQ(s.degeneracy, unsigned{kWeaklyActive}) << describe_degeneracy(s.degeneracy);
 
   const auto g = backward_all(layer, qp, s);
@@ -143,7 +143,8 @@ void check_weakly_active(const QP& qp) {
   // an equality: z = (1, -q2), mu = -(1 + q1); dropped: z = -q, mu = 0. With
   // dz = (1, 2) and dmu = -1/4 that makes dq = (1/4, -2) or (-1, -2).
   const Eigen::Vector2d kept(0.25, -2.0), dropped(-1.0, -2.0);
-  EXPECT_TRUE(relative_error(g.q, kept) <= kExact || relative_error(g.q, dropped) <= kExact)
+  EXPECT_TRUE(relative_error(g.q, kept) <= kDegenerateExact ||
+              relative_error(g.q, dropped) <= kDegenerateExact)
       << "q gradient " << g.q.transpose();
 }
 
@@ -186,7 +187,7 @@ TEST(Degenerate, WeaklyActiveRowOutsideTheActiveSetIsFlagged) {
     ASSERT_EQ(s.status, Status::Optimal);
     EXPECT_TRUE(s.polished);
     EXPECT_TRUE(s.active.empty());
-    EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 0), kExact));
+    EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 0), kDegenerateExact));
     EXPECT_EQ(s.degeneracy, unsigned{kWeaklyActive}) << describe_degeneracy(s.degeneracy);
   }
 }
@@ -212,14 +213,14 @@ TEST(Degenerate, ARowWithANegativePolishedDualIsDropped) {
     ASSERT_EQ(s.status, Status::Optimal);
     EXPECT_TRUE(s.polished);
     EXPECT_EQ(s.active, (std::vector<Index>{0}));
-    EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 1), kExact));
-    EXPECT_TRUE(near_relative(s.mu, Eigen::Vector2d(1, 0), kExact));
+    EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(1, 1), kDegenerateExact));
+    EXPECT_TRUE(near_relative(s.mu, Eigen::Vector2d(1, 0), kDegenerateExact));
     // L = z1 + 2 z2 with z1 = d1 (active) and z2 = -q2 (free): ∇q = (0, -2),
     // ∇d = (1, 0). With the second row kept it would be ∇q = 0, ∇d = (1, 2).
     const Vector gq = sparse ? backward_z(layer, to_sparse(qp), s).q : backward_z(layer, qp, s).q;
     const Vector gd = sparse ? backward_z(layer, to_sparse(qp), s).d : backward_z(layer, qp, s).d;
-    EXPECT_TRUE(near_relative(gq, Eigen::Vector2d(0, -2), kExact)) << gq.transpose();
-    EXPECT_TRUE(near_relative(gd, Eigen::Vector2d(1, 0), kExact)) << gd.transpose();
+    EXPECT_TRUE(near_relative(gq, Eigen::Vector2d(0, -2), kDegenerateExact)) << gq.transpose();
+    EXPECT_TRUE(near_relative(gd, Eigen::Vector2d(1, 0), kDegenerateExact)) << gd.transpose();
   }
 }
 
@@ -247,8 +248,8 @@ void check_singular_P(QP qp) {
   const Solution s = layer.forward(qp.view());
   ASSERT_EQ(s.status, Status::Optimal);
   // Stationarity: [[2,1],[1,2]] z12 = -(1, 0) gives z12 = (-2/3, 1/3); mu = (1, 0).
-  EXPECT_TRUE(near_relative(s.z, Eigen::Vector3d(-2.0 / 3, 1.0 / 3, 0), kExact));
-  EXPECT_TRUE(near_relative(s.mu, Eigen::Vector2d(1, 0), kExact));
+  EXPECT_TRUE(near_relative(s.z, Eigen::Vector3d(-2.0 / 3, 1.0 / 3, 0), kDegenerateExact));
+  EXPECT_TRUE(near_relative(s.mu, Eigen::Vector2d(1, 0), kDegenerateExact));
   EXPECT_EQ(s.degeneracy, kNotDegenerate) << describe_degeneracy(s.degeneracy);
 
   const auto g = backward_all(layer, qp, s);
@@ -301,7 +302,8 @@ void check_nearly_singular_P(const QP& qp) {
   EXPECT_LE(kkt_violation(qp.view(), s), 1e-6);
   const auto g = backward_z(layer, qp, s);
   ASSERT_TRUE(all_finite(g));
-  EXPECT_TRUE(near_relative(g.q, Eigen::Vector2d(-0.75, -0.75), kExact)) << s.linear_solver();
+  EXPECT_TRUE(near_relative(g.q, Eigen::Vector2d(-0.75, -0.75), kDegenerateExact))
+      << s.linear_solver();
 }
 
 TEST(Degenerate, NearlySingularPGivesTheMinimumNormDerivativeDense) {

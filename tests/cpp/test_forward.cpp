@@ -12,12 +12,12 @@ namespace dqp::test {
 namespace {
 
 // Polished solutions come from one reduced-KKT solve: accurate to rounding.
-constexpr double kExact = 1e-9;
+constexpr double kForwardExact = 1e-9;
 
 void expect_seed_solution(const Solution& s) {
   ASSERT_EQ(s.status, Status::Optimal);
-  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(0.5, 0.5), kExact));
-  EXPECT_TRUE(near_relative(s.mu, Eigen::Vector3d(1.0, 0.0, 0.0), kExact));
+  EXPECT_TRUE(near_relative(s.z, Eigen::Vector2d(0.5, 0.5), kForwardExact));
+  EXPECT_TRUE(near_relative(s.mu, Eigen::Vector3d(1.0, 0.0, 0.0), kForwardExact));
   EXPECT_EQ(s.lam.size(), 0);
   EXPECT_EQ(s.active, std::vector<Index>{0});
   EXPECT_EQ(s.degeneracy, kNotDegenerate);
@@ -28,14 +28,14 @@ TEST(Forward, SeedExampleDense) {
   const DenseQP qp = seed_problem();
   const Solution s = Layer().forward(qp.view());
   expect_seed_solution(s);
-  EXPECT_LE(kkt_violation(qp.view(), s), kExact);
+  EXPECT_LE(kkt_violation(qp.view(), s), kForwardExact);
 }
 
 TEST(Forward, SeedExampleSparse) {
   const SparseQP qp = to_sparse(seed_problem());
   const Solution s = Layer().forward(qp.view());
   expect_seed_solution(s);
-  EXPECT_LE(kkt_violation(qp.view(), s), kExact);
+  EXPECT_LE(kkt_violation(qp.view(), s), kForwardExact);
 }
 
 // The generated problems have a known solution: the forward pass must find it,
@@ -50,14 +50,14 @@ void check_known_solutions(Constraints kinds, double density, unsigned seed, ToQ
     const auto qp = to_qp(g.qp);
     const Solution s = layer.forward(qp.view());
     ASSERT_EQ(s.status, Status::Optimal);
-    EXPECT_TRUE(near_relative(s.z, g.optimum.z, kExact, 1.0));
-    EXPECT_TRUE(near_relative(s.lam, g.optimum.lam, kExact, 1.0));
-    EXPECT_TRUE(near_relative(s.mu, g.optimum.mu, kExact, 1.0));
+    EXPECT_TRUE(near_relative(s.z, g.optimum.z, kForwardExact, 1.0));
+    EXPECT_TRUE(near_relative(s.lam, g.optimum.lam, kForwardExact, 1.0));
+    EXPECT_TRUE(near_relative(s.mu, g.optimum.mu, kForwardExact, 1.0));
     EXPECT_EQ(s.active, g.optimum.active);
     EXPECT_EQ(s.degeneracy, kNotDegenerate) << describe_degeneracy(s.degeneracy);
     EXPECT_TRUE(s.polished);
-    EXPECT_LE(kkt_violation(qp.view(), s), kExact);
-    EXPECT_LE(s.kkt_residual, kExact);  // the core's own measure agrees
+    EXPECT_LE(kkt_violation(qp.view(), s), kForwardExact);
+    EXPECT_LE(s.kkt_residual, kForwardExact);  // the core's own measure agrees
   }
 }
 
@@ -110,9 +110,9 @@ TEST(Forward, RecoveredDualsEqualSolverDuals) {
       ASSERT_EQ(b.status, Status::Optimal);
       EXPECT_FALSE(a.duals_recovered);
       EXPECT_TRUE(b.duals_recovered);
-      EXPECT_TRUE(near_relative(b.lam, a.lam, kExact, 1.0));
-      EXPECT_TRUE(near_relative(b.mu, a.mu, kExact, 1.0));
-      EXPECT_TRUE(near_relative(b.mu, g.optimum.mu, kExact, 1.0));
+      EXPECT_TRUE(near_relative(b.lam, a.lam, kForwardExact, 1.0));
+      EXPECT_TRUE(near_relative(b.mu, a.mu, kForwardExact, 1.0));
+      EXPECT_TRUE(near_relative(b.mu, g.optimum.mu, kForwardExact, 1.0));
     };
     check(g.qp);
     check(to_sparse(g.qp));
@@ -134,8 +134,8 @@ TEST(Forward, ForwardFromRecoversDuals) {
     ASSERT_EQ(s.status, Status::Optimal);
     EXPECT_TRUE(s.duals_recovered);
     EXPECT_EQ(s.active, g.optimum.active);
-    EXPECT_TRUE(near_relative(s.lam, g.optimum.lam, kExact, 1.0));
-    EXPECT_TRUE(near_relative(s.mu, g.optimum.mu, kExact, 1.0));
+    EXPECT_TRUE(near_relative(s.lam, g.optimum.lam, kForwardExact, 1.0));
+    EXPECT_TRUE(near_relative(s.mu, g.optimum.mu, kForwardExact, 1.0));
   }
 }
 
@@ -187,9 +187,9 @@ TEST(Forward, NormalizationInvariance) {
       ASSERT_EQ(a.status, Status::Optimal);
       ASSERT_EQ(b.status, Status::Optimal);
       EXPECT_EQ(a.active, b.active);
-      EXPECT_TRUE(near_relative(b.z, a.z, kExact, 1.0));
-      EXPECT_TRUE(near_relative(b.lam, a.lam, kExact, 1.0));
-      EXPECT_TRUE(near_relative(b.mu, a.mu, kExact, 1.0));
+      EXPECT_TRUE(near_relative(b.z, a.z, kForwardExact, 1.0));
+      EXPECT_TRUE(near_relative(b.lam, a.lam, kForwardExact, 1.0));
+      EXPECT_TRUE(near_relative(b.mu, a.mu, kForwardExact, 1.0));
       const auto ga = plain.backward(qp.view(), a, loss.wz, loss.wlam, loss.wmu);
       const auto gb = normalizing.backward(qp.view(), b, loss.wz, loss.wlam, loss.wmu);
       EXPECT_TRUE(near_relative(gb.P, ga.P, 1e-8));
@@ -232,8 +232,8 @@ TEST(Forward, RefineActiveRecoversMissedRows) {
     ASSERT_EQ(s.status, Status::Optimal);
     EXPECT_EQ(s.active, g.optimum.active);
     EXPECT_TRUE(s.polished);
-    EXPECT_TRUE(near_relative(s.z, g.optimum.z, kExact, 1.0));
-    EXPECT_TRUE(near_relative(s.mu, g.optimum.mu, kExact, 1.0));
+    EXPECT_TRUE(near_relative(s.z, g.optimum.z, kForwardExact, 1.0));
+    EXPECT_TRUE(near_relative(s.mu, g.optimum.mu, kForwardExact, 1.0));
   }
 }
 
@@ -253,8 +253,8 @@ TEST(Forward, WarmStartReachesSameSolution) {
     const Solution cold = layer.forward(g.qp.view());
     const Solution again = layer.forward(g.qp.view(), &cold);
     ASSERT_EQ(again.status, Status::Optimal);
-    EXPECT_TRUE(near_relative(again.z, cold.z, kExact, 1.0));
-    EXPECT_TRUE(near_relative(again.mu, cold.mu, kExact, 1.0));
+    EXPECT_TRUE(near_relative(again.z, cold.z, kForwardExact, 1.0));
+    EXPECT_TRUE(near_relative(again.mu, cold.mu, kForwardExact, 1.0));
     EXPECT_LE(again.iterations, cold.iterations) << "starting at the answer cannot cost more";
   }
 }
@@ -320,9 +320,9 @@ void expect_same_as_reference(const Layer& layer, const Layer& reference, const 
   ASSERT_EQ(s.status, Status::Optimal);
   EXPECT_EQ(s.active, expected.active);
   EXPECT_EQ(s.degeneracy, kNotDegenerate) << describe_degeneracy(s.degeneracy);
-  EXPECT_TRUE(near_relative(s.z, expected.z, kExact, 1.0));
-  EXPECT_TRUE(near_relative(s.lam, expected.lam, kExact, 1.0));
-  EXPECT_TRUE(near_relative(s.mu, expected.mu, kExact, 1.0));
+  EXPECT_TRUE(near_relative(s.z, expected.z, kForwardExact, 1.0));
+  EXPECT_TRUE(near_relative(s.lam, expected.lam, kForwardExact, 1.0));
+  EXPECT_TRUE(near_relative(s.mu, expected.mu, kForwardExact, 1.0));
   const auto g = layer.backward(qp.view(), s, loss.wz, loss.wlam, loss.wmu);
   EXPECT_TRUE(near_relative(g.P, eg.P, 1e-9));
   EXPECT_TRUE(near_relative(g.q, eg.q, 1e-9));
@@ -408,9 +408,9 @@ template <class QP>
 void check_zero_by_zero(QP qp, const Optimum& optimum) {
   const Solution s = Layer().forward(qp.view());
   ASSERT_EQ(s.status, Status::Optimal);
-  EXPECT_TRUE(near_relative(s.z, optimum.z, kExact, 1.0));
-  EXPECT_TRUE(near_relative(s.lam, optimum.lam, kExact, 1.0));
-  EXPECT_TRUE(near_relative(s.mu, optimum.mu, kExact, 1.0));
+  EXPECT_TRUE(near_relative(s.z, optimum.z, kForwardExact, 1.0));
+  EXPECT_TRUE(near_relative(s.lam, optimum.lam, kForwardExact, 1.0));
+  EXPECT_TRUE(near_relative(s.mu, optimum.mu, kForwardExact, 1.0));
 }
 
 TEST(Forward, EmptyConstraintsAsZeroByZero) {

@@ -13,7 +13,7 @@
 namespace dqp::test {
 namespace {
 
-constexpr double kExact = 1e-8;
+constexpr double kBoundsExact = 1e-8;
 
 // A generated problem with two extra rows whose bound is +inf, and the
 // generated problem itself (the answer they must not change).
@@ -55,11 +55,11 @@ void check(const QP& infinite, const QP& finite, const WithInfiniteRows& rows, c
   const Solution without = layer.forward(finite.view());
   ASSERT_EQ(with.status, Status::Optimal) << settings.qp_solver;
   ASSERT_EQ(without.status, Status::Optimal) << settings.qp_solver;
-  EXPECT_TRUE(near_relative(with.z, without.z, kExact)) << settings.qp_solver;
-  EXPECT_TRUE(near_relative(with.lam, without.lam, kExact)) << settings.qp_solver;
+  EXPECT_TRUE(near_relative(with.z, without.z, kBoundsExact)) << settings.qp_solver;
+  EXPECT_TRUE(near_relative(with.lam, without.lam, kBoundsExact)) << settings.qp_solver;
   for (Index i : rows.infinite_rows) EXPECT_EQ(with.mu[i], 0.0);
   for (std::size_t k = 0; k < rows.finite_rows.size(); ++k)
-    EXPECT_NEAR(with.mu[rows.finite_rows[k]], without.mu[k], kExact) << settings.qp_solver;
+    EXPECT_NEAR(with.mu[rows.finite_rows[k]], without.mu[k], kBoundsExact) << settings.qp_solver;
   EXPECT_TRUE(std::isfinite(with.kkt_residual));
   EXPECT_LT(with.kkt_residual, 1e-6);
 
@@ -70,11 +70,11 @@ void check(const QP& infinite, const QP& finite, const WithInfiniteRows& rows, c
   Vector dmu = Vector::Ones(infinite.m());
   const auto g = layer.backward(infinite.view(), with, dz, dlam, dmu);
   const auto h = layer.backward(finite.view(), without, dz, dlam, Vector::Ones(finite.m()));
-  EXPECT_TRUE(near_relative(g.q, h.q, kExact));
-  EXPECT_TRUE(near_relative(g.b, h.b, kExact));
+  EXPECT_TRUE(near_relative(g.q, h.q, kBoundsExact));
+  EXPECT_TRUE(near_relative(g.b, h.b, kBoundsExact));
   for (Index i : rows.infinite_rows) EXPECT_EQ(g.d[i], 0.0);
   for (std::size_t k = 0; k < rows.finite_rows.size(); ++k)
-    EXPECT_NEAR(g.d[rows.finite_rows[k]], h.d[k], kExact);
+    EXPECT_NEAR(g.d[rows.finite_rows[k]], h.d[k], kBoundsExact);
   EXPECT_TRUE(g.C.allFinite() && g.P.allFinite() && g.A.allFinite());
 }
 
@@ -110,7 +110,7 @@ TEST(InfiniteBounds, EveryRowInfiniteIsTheUnconstrainedProblem) {
   qp.d.setConstant(INFINITY);
   const Solution s = Layer().forward(qp.view());
   ASSERT_EQ(s.status, Status::Optimal);
-  EXPECT_TRUE(near_relative(s.z, Vector::Zero(2), kExact, 1.0));
+  EXPECT_TRUE(near_relative(s.z, Vector::Zero(2), kBoundsExact, 1.0));
   EXPECT_TRUE(s.active.empty());
   EXPECT_EQ(s.mu, Vector::Zero(3));
 }

@@ -13,7 +13,7 @@
 namespace dqp::test {
 namespace {
 
-constexpr double kExact = 1e-10;
+constexpr double kViewsExact = 1e-10;
 
 TEST(ProblemViews, ViewTheCallersDataInPlace) {
   const dqp::DenseQP qp = seed_problem();
@@ -83,8 +83,8 @@ TEST(OwnedProblems, ColumnMajorAndFloatDataGiveTheSameSolution) {
   for (const dqp::DenseQP* qp : {&column_major, &single}) {
     const Solution s = layer.forward(qp->view());
     ASSERT_TRUE(is_optimal(s.status));
-    EXPECT_LT((s.z - expected.z).cwiseAbs().maxCoeff(), kExact);
-    EXPECT_LT((s.mu - expected.mu).cwiseAbs().maxCoeff(), kExact);
+    EXPECT_LT((s.z - expected.z).cwiseAbs().maxCoeff(), kViewsExact);
+    EXPECT_LT((s.mu - expected.mu).cwiseAbs().maxCoeff(), kViewsExact);
   }
 }
 
@@ -101,7 +101,7 @@ TEST(OwnedProblems, SparseFromEigenSparseMatrices) {
   const Solution expected = layer.forward(dense.view());
   const Solution s = layer.forward(qp.view());
   ASSERT_TRUE(is_optimal(s.status));
-  EXPECT_LT((s.z - expected.z).cwiseAbs().maxCoeff(), kExact);
+  EXPECT_LT((s.z - expected.z).cwiseAbs().maxCoeff(), kViewsExact);
   // Its gradients are the dense ones, entry for entry of the pattern.
   const Vector dz = Vector::Ones(2);
   const DenseGradients g = layer.backward(dense.view(), expected, dz, Vector(), Vector());
@@ -134,13 +134,14 @@ TEST(OwnedProblems, BatchBuiltInALoopFromColumnMajorData) {
   ASSERT_EQ(solutions.size(), owned.size());
   for (Index i = 0; i < kProblems; ++i) {
     ASSERT_TRUE(is_optimal(solutions[i].status)) << "problem " << i;
-    EXPECT_LT((solutions[i].z - expected[i].z).cwiseAbs().maxCoeff(), kExact) << "problem " << i;
+    EXPECT_LT((solutions[i].z - expected[i].z).cwiseAbs().maxCoeff(), kViewsExact)
+        << "problem " << i;
   }
   // Owners can be assigned (and the views taken again).
   owned[0] = owned[1];
   problems[0] = owned[0].view();
   const Solution again = layer.forward(problems[0]);
-  EXPECT_LT((again.z - expected[1].z).cwiseAbs().maxCoeff(), kExact);
+  EXPECT_LT((again.z - expected[1].z).cwiseAbs().maxCoeff(), kViewsExact);
 }
 
 }  // namespace
