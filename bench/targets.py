@@ -128,8 +128,8 @@ def fresh_clone_build() -> dict:
 
 def mpc_summary(path: Path) -> dict:
     from mpc import geomean, shifted_geomean
-    rows = [r for r in read_csv(path) if r["impl"] == "dqp" and r["success"] == "1"]
     everything = [r for r in read_csv(path) if r["impl"] == "dqp"]
+    rows = [r for r in everything if r["success"] == "1"]
     return {"solved": len(rows), "count": len(everything),
             "total": shifted_geomean([float(r["total"]) for r in rows]),
             "floor": shifted_geomean([float(r["floor"]) for r in rows]),
