@@ -38,6 +38,7 @@ class FactorCache {
 struct BatchOptions {
   int threads = 0;                    // 0: every hardware thread
   bool share_factorizations = true;   // use a FactorCache when P, C, A are shared
+  GradientSelection gradients;        // backward_batch: the gradients to compute (all)
 };
 
 // Solutions in batch order. A bad problem throws (naming its index); a failed

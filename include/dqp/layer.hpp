@@ -52,13 +52,14 @@ class Layer {
   // forward, unchanged. Throws std::invalid_argument when the solution is not
   // differentiable or belongs to another problem (its sizes or its
   // fingerprint differ), and std::overflow_error when the gradients overflow
-  // double precision.
+  // double precision. `wanted` picks the gradients to compute; the others
+  // come back empty (size 0).
   DenseGradients backward(const DenseProblem& problem, const Solution& solution,
-                          const VectorRef& dz, const VectorRef& dlam,
-                          const VectorRef& dmu) const;
+                          const VectorRef& dz, const VectorRef& dlam, const VectorRef& dmu,
+                          const GradientSelection& wanted = {}) const;
   SparseGradients backward(const SparseProblem& problem, const Solution& solution,
-                           const VectorRef& dz, const VectorRef& dlam,
-                           const VectorRef& dmu) const;
+                           const VectorRef& dz, const VectorRef& dlam, const VectorRef& dmu,
+                           const GradientSelection& wanted = {}) const;
 
  private:
   const QPSolver& solver() const;

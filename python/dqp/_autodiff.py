@@ -29,6 +29,9 @@ from typing import Optional
 import numpy as np
 import torch
 
+# A KKT solve through the core's backward reads only the vector gradients
+# (q, d, b hold -K⁻¹r); the matrix ones are not computed.
+_VECTORS_ONLY = (False, True, False, True, False, True)
 
 
 class Factorizations:
@@ -121,7 +124,7 @@ class Factorizations:
         rhs = np.ascontiguousarray(R.detach().cpu().permute(0, 2, 1).reshape(count, N).numpy(), dtype=np.float64)
         grads = self.engine.backward_batch(self.sparse, tuple(expanded), solutions, np.ascontiguousarray(rhs[:, :n]),
                                            np.ascontiguousarray(rhs[:, n:n + p]),
-                                           np.ascontiguousarray(rhs[:, n + p:]), self.threads)
+                                           np.ascontiguousarray(rhs[:, n + p:]), self.threads, _VECTORS_ONLY)
         Y = np.concatenate([-np.asarray(grads[1]).reshape(count, n), np.asarray(grads[5]).reshape(count, p),
                             np.asarray(grads[3]).reshape(count, N - n - p)], axis=1)
         return torch.from_numpy(Y).reshape(B, r, N).permute(0, 2, 1).to(dtype=R.dtype)

@@ -100,13 +100,19 @@ class Engine:
             return _core.forward_sparse_batch(self.core, P, q, C, d, A, b, size, threads, True, warm)
         return _core.forward_dense_batch(self.core, P, q, C, d, A, b, size, threads, True, warm)
 
-    def backward_batch(self, sparse: bool, data, solutions, dz, dlam, dmu, threads: int):
-        """Gradients of the six parameters; shared parameters get the batch's sum."""
+    def backward_batch(self, sparse: bool, data, solutions, dz, dlam, dmu, threads: int,
+                       wanted: tuple = (True,) * 6):
+        """Gradients of the six parameters; shared parameters get the batch's sum.
+
+        ``wanted`` (six flags, in (P, q, C, d, A, b) order) picks the ones to
+        compute; the others are None.
+        """
         P, q, C, d, A, b = data
         if sparse:
             P, C, A = ([_csc(item) for item in matrix] for matrix in (P, C, A))
-            return _core.backward_sparse_batch(self.core, P, q, C, d, A, b, solutions, dz, dlam, dmu, threads)
-        return _core.backward_dense_batch(self.core, P, q, C, d, A, b, solutions, dz, dlam, dmu, threads)
+            return _core.backward_sparse_batch(self.core, P, q, C, d, A, b, solutions, dz, dlam, dmu, threads,
+                                               wanted)
+        return _core.backward_dense_batch(self.core, P, q, C, d, A, b, solutions, dz, dlam, dmu, threads, wanted)
 
     def _bridge_solve(self, sparse: bool, data, warm):
         P, q, C, d, A, b = data

@@ -222,8 +222,15 @@ class QPFunction(torch.autograd.Function):
             out[failed] = 0.0
             return out
 
+        # Only the gradients of inputs that need one are computed (constant
+        # matrices cost nothing): a name's flag covers all its tensors.
+        needs, wanted, position = ctx.needs_input_grad[3:], [], 0
+        for name in NAMES:
+            count = spec.counts[name]
+            wanted.append(any(needs[position:position + count]))
+            position += count
         grads = core_backward(ctx.engine.backward_batch, spec.sparse, ctx.data, ctx.solutions, rows(gz, spec.n),
-                              rows(glam, spec.p), rows(gmu, spec.m), ctx.threads)
+                              rows(glam, spec.p), rows(gmu, spec.m), ctx.threads, tuple(wanted))
         out, position = [], 0
         everyone = len(good) == ctx.size
         for name, grad in zip(NAMES, grads):
@@ -231,7 +238,9 @@ class QPFunction(torch.autograd.Function):
             shapes = ctx.shapes[position:position + count]
             batched = ctx.batched[position]
             position += count
-            if isinstance(grad, list) or (batched and spec.sparse and name in MATRICES):
+            if grad is None:
+                out.extend([None] * count)
+            elif isinstance(grad, list) or (batched and spec.sparse and name in MATRICES):
                 # Batched sparse values: one tensor each (a sub-batch of one
                 # comes back as a single array, like a shared matrix).
                 per_element = grad if isinstance(grad, list) else [grad]

@@ -103,7 +103,7 @@ def solve_single_dense(layer, P, q, C, d, A, b, batch_axis: bool = False):
     tensors = (P, q, C, d, A, b)
     dual = forward_ad._current_level >= 0
     if torch.is_grad_enabled() or dual:
-        needs = [i for i in range(6) if tensors[i] is not None and (tensors[i].requires_grad or dual)]
+        needs = tuple(i for i in range(6) if tensors[i] is not None and (tensors[i].requires_grad or dual))
         if needs:
             z, lam, mu = _SingleDense.apply(engine, solution, arrays, (z, lam, mu), needs,
                                             *[tensors[i] for i in needs])
@@ -128,6 +128,7 @@ class _SingleDense(torch.autograd.Function):
     @staticmethod
     def forward(ctx, engine, solution, arrays, outputs, needs, *tensors):
         ctx.engine, ctx.solution, ctx.arrays, ctx.needs = engine, solution, arrays, needs
+        ctx.wanted = _WANTED[needs]
         # Unused outputs (lam and mu, most often) arrive as None rather than
         # as freshly allocated zero tensors: backward uses cached zeros.
         ctx.set_materialize_grads(False)
@@ -149,7 +150,7 @@ class _SingleDense(torch.autograd.Function):
             return (None,) * 5 + tuple(grads[i] for i in ctx.needs)
         grads = core_backward(ctx.engine.core.backward_dense, *arrays, ctx.solution,
                               _host_gradient(gz, sizes[0]), _host_gradient(glam, sizes[1]),
-                              _host_gradient(gmu, sizes[2]))
+                              _host_gradient(gmu, sizes[2]), ctx.wanted)
         return (None,) * 5 + tuple(torch.from_numpy(grads[i]) for i in ctx.needs)
 
     @staticmethod
@@ -161,6 +162,16 @@ class _SingleDense(torch.autograd.Function):
         derivatives = tangents_of(*_problem(ctx), *full)
         return tuple(t.reshape(o.shape) for t, o in zip(derivatives, outputs))
 
+
+class _Wanted(dict):
+    """needs (positions in P, q, C, d, A, b) -> the core's six gradient flags, made once each."""
+
+    def __missing__(self, needs: tuple) -> tuple:
+        flags = self[needs] = tuple(i in needs for i in range(6))
+        return flags
+
+
+_WANTED = _Wanted()
 
 _ZEROS: dict = {}   # size -> read-only zero vector, for outputs that received no gradient
 

@@ -65,6 +65,18 @@ void check_rows(const BatchRows& rows, std::size_t count, Index width, const cha
                                 ")");
 }
 
+// The gradients `wanted` picks; the others emptied, as Layer::backward leaves them.
+template <class Gradients>
+Gradients selected(Gradients g, const GradientSelection& wanted) {
+  if (!wanted.P) g.P = {};
+  if (!wanted.q) g.q = {};
+  if (!wanted.C) g.C = {};
+  if (!wanted.d) g.d = {};
+  if (!wanted.A) g.A = {};
+  if (!wanted.b) g.b = {};
+  return g;
+}
+
 // Problem i's gradients go to sink(i, ...) on the thread that computed them.
 template <class Gradients, class Problem, class SolutionAt, class Sink>
 void backward_batch_impl(const Layer& layer, const std::vector<Problem>& problems,
@@ -82,13 +94,13 @@ void backward_batch_impl(const Layer& layer, const std::vector<Problem>& problem
   for_each_problem(static_cast<Index>(problems.size()), options.threads, [&](Index i) {
     const Solution& solution = solution_at(i);
     if (!solution.differentiable()) {
-      sink(i, zero(problems[i]));
+      sink(i, selected(zero(problems[i]), options.gradients));
       return;
     }
     const Vector z_row = dz.row(i).transpose();
     const Vector lam_row = dlam.size() ? Vector(dlam.row(i).transpose()) : Vector();
     const Vector mu_row = dmu.size() ? Vector(dmu.row(i).transpose()) : Vector();
-    sink(i, layer.backward(problems[i], solution, z_row, lam_row, mu_row));
+    sink(i, layer.backward(problems[i], solution, z_row, lam_row, mu_row, options.gradients));
   });
 }
 

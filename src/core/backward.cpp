@@ -79,65 +79,71 @@ Adjoint solve_adjoint(const Problem& qp, std::uint64_t given_fingerprint, const 
 }  // namespace
 
 DenseGradients Layer::backward(const DenseProblem& given, const Solution& solution,
-                               const VectorRef& dz, const VectorRef& dlam,
-                               const VectorRef& dmu) const {
+                               const VectorRef& dz, const VectorRef& dlam, const VectorRef& dmu,
+                               const GradientSelection& wanted) const {
   const core::FullWidth full(given);
   const DenseProblem& qp = full.dense();
   const Adjoint adj = solve_adjoint(qp, fingerprint(given), solution, settings_, dz, dlam, dmu);
   const Vector& z = solution.z;
-  const Index n = qp.n(), m = qp.m(), p = qp.p();
+  const Index n = qp.n(), m = qp.m();
   DenseGradients g;
-  g.P = 0.5 * (adj.dz * z.transpose() + z * adj.dz.transpose());
-  g.q = adj.dz;
-  g.A = adj.dlam * z.transpose() + solution.lam * adj.dz.transpose();
-  if (p == 0) g.A.resize(0, n);
-  g.b = -adj.dlam;
-  g.C = RowMatrix::Zero(m, n);
-  g.d = Vector::Zero(m);
+  if (wanted.P) g.P = 0.5 * (adj.dz * z.transpose() + z * adj.dz.transpose());
+  if (wanted.q) g.q = adj.dz;
+  if (wanted.A) g.A = adj.dlam * z.transpose() + solution.lam * adj.dz.transpose();
+  if (wanted.A && qp.p() == 0) g.A.resize(0, n);
+  if (wanted.b) g.b = -adj.dlam;
+  if (wanted.C) g.C = RowMatrix::Zero(m, n);
+  if (wanted.d) g.d = Vector::Zero(m);
   const auto& active = solution.kkt->active();
   for (std::size_t i = 0; i < active.size(); ++i) {
     const Index row = active[i];
-    g.C.row(row) = adj.dmu_active[i] * z.transpose() + solution.mu[row] * adj.dz.transpose();
-    g.d[row] = -adj.dmu_active[i];
+    if (wanted.C)
+      g.C.row(row) = adj.dmu_active[i] * z.transpose() + solution.mu[row] * adj.dz.transpose();
+    if (wanted.d) g.d[row] = -adj.dmu_active[i];
   }
   return checked(g);
 }
 
 SparseGradients Layer::backward(const SparseProblem& given, const Solution& solution,
-                                const VectorRef& dz, const VectorRef& dlam,
-                                const VectorRef& dmu) const {
+                                const VectorRef& dz, const VectorRef& dlam, const VectorRef& dmu,
+                                const GradientSelection& wanted) const {
   const core::FullWidth full(given);
   const SparseProblem& qp = full.sparse();
   const Adjoint adj = solve_adjoint(qp, fingerprint(given), solution, settings_, dz, dlam, dmu);
   const Vector& z = solution.z;
   SparseGradients g;
-  g.q = adj.dz;
-  g.b = -adj.dlam;
-  g.d = Vector::Zero(qp.m());
+  if (wanted.q) g.q = adj.dz;
+  if (wanted.b) g.b = -adj.dlam;
 
   // Values in the input's own storage order: entry k of the CSC arrays.
-  g.P.resize(qp.P.nonZeros());
-  for (Index j = 0, k = 0; j < qp.P.outerSize(); ++j)
-    for (SparseView::InnerIterator it(qp.P, j); it; ++it, ++k)
-      g.P[k] = 0.5 * (adj.dz[it.row()] * z[j] + z[it.row()] * adj.dz[j]);
-
-  g.A.resize(qp.A.nonZeros());
-  for (Index j = 0, k = 0; j < qp.A.outerSize(); ++j)
-    for (SparseView::InnerIterator it(qp.A, j); it; ++it, ++k)
-      g.A[k] = adj.dlam[it.row()] * z[j] + solution.lam[it.row()] * adj.dz[j];
+  if (wanted.P) {
+    g.P.resize(qp.P.nonZeros());
+    for (Index j = 0, k = 0; j < qp.P.outerSize(); ++j)
+      for (SparseView::InnerIterator it(qp.P, j); it; ++it, ++k)
+        g.P[k] = 0.5 * (adj.dz[it.row()] * z[j] + z[it.row()] * adj.dz[j]);
+  }
+  if (wanted.A) {
+    g.A.resize(qp.A.nonZeros());
+    for (Index j = 0, k = 0; j < qp.A.outerSize(); ++j)
+      for (SparseView::InnerIterator it(qp.A, j); it; ++it, ++k)
+        g.A[k] = adj.dlam[it.row()] * z[j] + solution.lam[it.row()] * adj.dz[j];
+  }
 
   std::vector<Index> position(qp.m(), -1);
   const auto& active = solution.kkt->active();
+  if (wanted.d) g.d = Vector::Zero(qp.m());
   for (std::size_t i = 0; i < active.size(); ++i) {
     position[active[i]] = static_cast<Index>(i);
-    g.d[active[i]] = -adj.dmu_active[i];
+    if (wanted.d) g.d[active[i]] = -adj.dmu_active[i];
   }
-  g.C.resize(qp.C.nonZeros());
-  for (Index j = 0, k = 0; j < qp.C.outerSize(); ++j)
-    for (SparseView::InnerIterator it(qp.C, j); it; ++it, ++k) {
-      const Index pos = position[it.row()];
-      g.C[k] = pos < 0 ? 0.0 : adj.dmu_active[pos] * z[j] + solution.mu[it.row()] * adj.dz[j];
-    }
+  if (wanted.C) {
+    g.C.resize(qp.C.nonZeros());
+    for (Index j = 0, k = 0; j < qp.C.outerSize(); ++j)
+      for (SparseView::InnerIterator it(qp.C, j); it; ++it, ++k) {
+        const Index pos = position[it.row()];
+        g.C[k] = pos < 0 ? 0.0 : adj.dmu_active[pos] * z[j] + solution.mu[it.row()] * adj.dz[j];
+      }
+  }
   return checked(g);
 }
 

@@ -4,6 +4,7 @@
 // batch. Sparse matrices are lists of CSC tuples (one: shared, B: batched).
 #include <nanobind/eigen/dense.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/array.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
@@ -18,6 +19,7 @@
 #include "csc.hpp"
 #include "dqp/batch.hpp"
 #include "expose.hpp"
+#include "gradient_selection.hpp"
 
 namespace nb = nanobind;
 
@@ -146,11 +148,12 @@ RowMatrix gather(std::size_t count, bool batched, Index rows, Index cols, Get&& 
 
 // The gradient of one dense parameter, filled problem by problem from the
 // workers: a batched parameter's rows in place, a shared one's per-problem
-// terms kept for an ordered sum.
+// terms kept for an ordered sum. Nothing at all when it is not wanted.
 class GradientOutput {
  public:
-  GradientOutput(const Param& param, Index count)
-      : batched_(param.batched), rows_(param.rows) {
+  GradientOutput(const Param& param, Index count, bool wanted)
+      : wanted_(wanted), batched_(param.batched), rows_(param.rows) {
+    if (!wanted_) return;
     if (batched_) {
       stacked_.resize(count * param.rows, param.cols);
     } else {
@@ -160,19 +163,21 @@ class GradientOutput {
   }
   template <class Block>
   void put(Index i, const Block& gradient) {
+    if (!wanted_) return;
     if (batched_)
       stacked_.middleRows(i * rows_, rows_) = gradient;
     else
       terms_[i] = gradient;
   }
-  RowMatrix result() {
+  std::optional<RowMatrix> result() {
+    if (!wanted_) return std::nullopt;
     if (batched_) return std::move(stacked_);
     for (const RowMatrix& term : terms_) sum_ += term;
     return std::move(sum_);
   }
 
  private:
-  bool batched_;
+  bool wanted_, batched_;
   Index rows_;
   RowMatrix stacked_, sum_;
   std::vector<RowMatrix> terms_;
@@ -180,7 +185,8 @@ class GradientOutput {
 
 // Sparse values: a list of per-problem vectors, or one summed vector.
 nb::object gather_values(const std::vector<SparseGradients>& g, bool batched,
-                         Vector SparseGradients::*member) {
+                         Vector SparseGradients::*member, bool wanted) {
+  if (!wanted) return nb::none();
   if (batched) {
     nb::list out;
     for (const auto& item : g) out.append(nb::cast(Vector(item.*member)));
@@ -217,7 +223,8 @@ void expose_batch(nb::module_& m) {
   m.def("backward_dense_batch",
         [](const Layer& layer, const Array& P, const Array& q, const Array& C, const Array& d,
            const Array& A, const Array& b, const std::vector<const Solution*>& solutions_in,
-           const BatchRows& dz, const BatchRows& dlam, const BatchRows& dmu, int threads) {
+           const BatchRows& dz, const BatchRows& dlam, const BatchRows& dmu, int threads,
+           const WantedFlags& wanted) {
           nb::gil_scoped_release release;
           const Index size = static_cast<Index>(solutions_in.size());
           const DenseBatch batch = dense_batch(P, q, C, d, A, b, size);
@@ -225,11 +232,11 @@ void expose_batch(nb::module_& m) {
           // Shared ones: kept per problem and summed in batch order afterwards
           // (the same sum whatever the thread count).
           std::array<GradientOutput, 6> out = {
-              GradientOutput(batch.P, size), GradientOutput(batch.q, size),
-              GradientOutput(batch.C, size), GradientOutput(batch.d, size),
-              GradientOutput(batch.A, size), GradientOutput(batch.b, size)};
-          backward_batch(layer, batch.problems(), solutions_in, dz, dlam, dmu, {threads, false},
-                         [&](Index i, DenseGradients&& g) {
+              GradientOutput(batch.P, size, wanted[0]), GradientOutput(batch.q, size, wanted[1]),
+              GradientOutput(batch.C, size, wanted[2]), GradientOutput(batch.d, size, wanted[3]),
+              GradientOutput(batch.A, size, wanted[4]), GradientOutput(batch.b, size, wanted[5])};
+          backward_batch(layer, batch.problems(), solutions_in, dz, dlam, dmu,
+                         {threads, false, selection(wanted)}, [&](Index i, DenseGradients&& g) {
                            out[0].put(i, g.P);
                            out[1].put(i, g.q.transpose());
                            out[2].put(i, g.C);
@@ -242,9 +249,9 @@ void expose_batch(nb::module_& m) {
         },
         nb::arg("layer"), nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"),
         nb::arg("b"), nb::arg("solutions"), nb::arg("dz"), nb::arg("dlam"), nb::arg("dmu"),
-        nb::arg("threads") = 0,
+        nb::arg("threads") = 0, nb::arg("wanted") = kAllGradients,
         "Gradients (P, q, C, d, A, b): batched parameters stacked as (B*rows, cols), shared ones "
-        "summed over the batch.");
+        "summed over the batch; wanted (six flags) picks those to compute, the others are None.");
 
   m.def("forward_sparse_batch",
         [](const Layer& layer, const CSCList& P, const Array& q, const CSCList& C, const Array& d,
@@ -269,7 +276,8 @@ void expose_batch(nb::module_& m) {
   m.def("backward_sparse_batch",
         [](const Layer& layer, const CSCList& P, const Array& q, const CSCList& C, const Array& d,
            const CSCList& A, const Array& b, const std::vector<const Solution*>& solutions_in,
-           const BatchRows& dz, const BatchRows& dlam, const BatchRows& dmu, int threads) {
+           const BatchRows& dz, const BatchRows& dlam, const BatchRows& dmu, int threads,
+           const WantedFlags& wanted) {
           const Index size = static_cast<Index>(solutions_in.size());
           std::vector<SparseGradients> g;
           Param qp, dp, bp;
@@ -277,23 +285,25 @@ void expose_batch(nb::module_& m) {
             nb::gil_scoped_release release;
             qp = param(q, 1, size, "q"), dp = param(d, 1, size, "d"), bp = param(b, 1, size, "b");
             g = backward_batch(layer, sparse_problems(P, qp, C, dp, A, bp, size),
-                               copy_solutions(solutions_in), dz, dlam, dmu, {threads, false});
+                               copy_solutions(solutions_in), dz, dlam, dmu,
+                               {threads, false, selection(wanted)});
           }
           const std::size_t count = g.size();
-          auto rows = [&](const Param& prm, Vector SparseGradients::*member) {
+          auto rows = [&](const Param& prm, Vector SparseGradients::*member, bool want) -> nb::object {
+            if (!want) return nb::none();
             return nb::cast(gather(count, prm.batched, 1, prm.cols,
                                    [&](std::size_t i) { return (g[i].*member).transpose(); }));
           };
-          return nb::make_tuple(gather_values(g, P.size() > 1, &SparseGradients::P),
-                                rows(qp, &SparseGradients::q),
-                                gather_values(g, C.size() > 1, &SparseGradients::C),
-                                rows(dp, &SparseGradients::d),
-                                gather_values(g, A.size() > 1, &SparseGradients::A),
-                                rows(bp, &SparseGradients::b));
+          return nb::make_tuple(gather_values(g, P.size() > 1, &SparseGradients::P, wanted[0]),
+                                rows(qp, &SparseGradients::q, wanted[1]),
+                                gather_values(g, C.size() > 1, &SparseGradients::C, wanted[2]),
+                                rows(dp, &SparseGradients::d, wanted[3]),
+                                gather_values(g, A.size() > 1, &SparseGradients::A, wanted[4]),
+                                rows(bp, &SparseGradients::b, wanted[5]));
         },
         nb::arg("layer"), nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"),
         nb::arg("b"), nb::arg("solutions"), nb::arg("dz"), nb::arg("dlam"), nb::arg("dmu"),
-        nb::arg("threads") = 0);
+        nb::arg("threads") = 0, nb::arg("wanted") = kAllGradients);
 }
 
 }  // namespace dqp::python

@@ -6,6 +6,7 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/array.h>
 #include <nanobind/stl/tuple.h>
 
 #include <memory>
@@ -16,6 +17,7 @@
 #include "dqp/layer.hpp"
 #include "csc.hpp"
 #include "expose.hpp"
+#include "gradient_selection.hpp"
 
 namespace nb = nanobind;
 
@@ -122,29 +124,30 @@ void expose_layer(nb::module_& m) {
            [](const Layer& layer, const DenseArg& P, const VectorArg& q, const DenseArg& C,
               const VectorArg& d, const DenseArg& A, const VectorArg& b,
               const Solution& solution, const VectorArg& dz, const VectorArg& dlam,
-              const VectorArg& dmu) {
-             DenseGradients g =
-                 layer.backward(DenseProblem{P, q, C, d, A, b}, solution, dz, dlam, dmu);
-             return std::make_tuple(std::move(g.P), std::move(g.q), std::move(g.C),
-                                    std::move(g.d), std::move(g.A), std::move(g.b));
+              const VectorArg& dmu, const WantedFlags& wanted) {
+             return wanted_tuple(layer.backward(DenseProblem{P, q, C, d, A, b}, solution, dz, dlam,
+                                                dmu, selection(wanted)),
+                                 wanted);
            },
            nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
            nb::arg("solution"), nb::arg("dz"), nb::arg("dlam"), nb::arg("dmu"),
-           nb::call_guard<nb::gil_scoped_release>(),
-           "Gradients (P, q, C, d, A, b) of a loss whose gradients in (z, lam, mu) are given.")
+           nb::arg("wanted") = kAllGradients, nb::call_guard<nb::gil_scoped_release>(),
+           "Gradients (P, q, C, d, A, b) of a loss whose gradients in (z, lam, mu) are given; "
+           "wanted (six flags) picks those to compute, the others are None.")
       .def("backward_sparse",
            [](const Layer& layer, const CSC& P, const VectorArg& q, const CSC& C,
               const VectorArg& d, const CSC& A, const VectorArg& b, const Solution& solution,
-              const VectorArg& dz, const VectorArg& dlam, const VectorArg& dmu) {
-             SparseGradients g =
-                 layer.backward(sparse_problem(P, q, C, d, A, b), solution, dz, dlam, dmu);
-             return std::make_tuple(std::move(g.P), std::move(g.q), std::move(g.C),
-                                    std::move(g.d), std::move(g.A), std::move(g.b));
+              const VectorArg& dz, const VectorArg& dlam, const VectorArg& dmu,
+              const WantedFlags& wanted) {
+             return wanted_tuple(layer.backward(sparse_problem(P, q, C, d, A, b), solution, dz,
+                                                dlam, dmu, selection(wanted)),
+                                 wanted);
            },
            nb::arg("P"), nb::arg("q"), nb::arg("C"), nb::arg("d"), nb::arg("A"), nb::arg("b"),
            nb::arg("solution"), nb::arg("dz"), nb::arg("dlam"), nb::arg("dmu"),
-           nb::call_guard<nb::gil_scoped_release>(),
-           "Gradients (P values, q, C values, d, A values, b); values in CSC storage order.");
+           nb::arg("wanted") = kAllGradients, nb::call_guard<nb::gil_scoped_release>(),
+           "Gradients (P values, q, C values, d, A values, b); values in CSC storage order. "
+           "wanted (six flags) picks those to compute, the others are None.");
 }
 
 }  // namespace dqp::python

@@ -173,6 +173,31 @@ TEST(Batch, BadInputNamesProblemAndArgument) {
   EXPECT_NE(shape.find("dz"), std::string::npos) << shape;
 }
 
+// BatchOptions::gradients reaches every problem, failed ones included (their
+// zero gradients are emptied the same way).
+TEST(Batch, GradientSelection) {
+  std::mt19937 rng(207);
+  const auto batch = make_batch(random_qp(rng, {6, 1, 2, 5, 1.0}).qp, rng);
+  const std::vector<DenseProblem> problems = batch.views();
+  const Index count = static_cast<Index>(problems.size());
+  const Layer layer;
+  auto solutions = forward_batch(layer, problems, two_threads(true));
+  solutions[1].kkt.reset();     // not differentiable: zero gradients
+  const RowMatrix dz = RowMatrix::Ones(count, 6);
+  BatchOptions options = two_threads(true);
+  const auto full = backward_batch(layer, problems, solutions, dz, RowMatrix(), RowMatrix(), options);
+  options.gradients = GradientSelection::vectors_only();
+  const auto part = backward_batch(layer, problems, solutions, dz, RowMatrix(), RowMatrix(), options);
+  for (Index i = 0; i < count; ++i) {
+    SCOPED_TRACE("problem " + std::to_string(i));
+    EXPECT_EQ(part[i].q, full[i].q);
+    EXPECT_EQ(part[i].d, full[i].d);
+    EXPECT_EQ(part[i].b, full[i].b);
+    EXPECT_EQ(part[i].P.size() + part[i].C.size() + part[i].A.size(), 0);
+  }
+  EXPECT_EQ(part[1].q, Vector::Zero(6));
+}
+
 // "Empty" means zero in single and batch calls alike: RowMatrix() (0 x 0),
 // zero columns or zero rows for dlam and dmu give what explicit zeros give.
 TEST(Batch, EmptyDualGradientsMeanZero) {

@@ -111,6 +111,48 @@ TEST(Gradients, SparseBoth) { check_random(Constraints::Both, 40, 104, true); }
 TEST(Gradients, SparseInequalitiesOnly) { check_random(Constraints::InequalitiesOnly, 20, 105, true); }
 TEST(Gradients, SparseEqualitiesOnly) { check_random(Constraints::EqualitiesOnly, 20, 106, true); }
 
+// A GradientSelection computes the gradients it names, equal to those of a
+// full backward to the last bit, and leaves the others empty.
+template <class Gradients>
+void expect_selected(const Gradients& part, const Gradients& full, const GradientSelection& wanted) {
+  const auto check = [](bool want, const auto& got, const auto& all, const char* name) {
+    if (want)
+      EXPECT_EQ(got, all) << name;
+    else
+      EXPECT_EQ(got.size(), 0) << name << " was not asked for";
+  };
+  check(wanted.P, part.P, full.P, "P");
+  check(wanted.q, part.q, full.q, "q");
+  check(wanted.C, part.C, full.C, "C");
+  check(wanted.d, part.d, full.d, "d");
+  check(wanted.A, part.A, full.A, "A");
+  check(wanted.b, part.b, full.b, "b");
+}
+
+TEST(Gradients, SelectionComputesOnlyWhatIsAsked) {
+  std::mt19937 rng(109);
+  const GeneratedQP generated = random_qp(rng, {7, 2, 3, 6, 0.5});
+  const SparseQP sparse = to_sparse(generated.qp);
+  const Layer layer;
+  const LinearLoss loss = random_loss(rng, 7, 2, 6);
+  GradientSelection matrices_only{true, false, true, false, true, false};
+  for (const GradientSelection& wanted :
+       {GradientSelection::all(), GradientSelection::vectors_only(), matrices_only,
+        GradientSelection{false, true, false, false, false, false}}) {
+    const Solution dense_solution = layer.forward(generated.qp.view());
+    expect_selected(layer.backward(generated.qp.view(), dense_solution, loss.wz, loss.wlam,
+                                   loss.wmu, wanted),
+                    layer.backward(generated.qp.view(), dense_solution, loss.wz, loss.wlam,
+                                   loss.wmu),
+                    wanted);
+    const Solution sparse_solution = layer.forward(sparse.view());
+    expect_selected(layer.backward(sparse.view(), sparse_solution, loss.wz, loss.wlam, loss.wmu,
+                                   wanted),
+                    layer.backward(sparse.view(), sparse_solution, loss.wz, loss.wlam, loss.wmu),
+                    wanted);
+  }
+}
+
 // The options that change how the point is computed do not change the
 // derivative: normalized rows (rescaled back) and recovered duals.
 TEST(Gradients, NormalizedAndRecoveredDuals) {

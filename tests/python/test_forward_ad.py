@@ -88,9 +88,9 @@ def test_jacfwd_solves_all_its_tangents_in_one_batched_core_call(monkeypatch):
     calls = []
     original = layer.engine.backward_batch
 
-    def counting(sparse, data, solutions, dz, dlam, dmu, threads):
+    def counting(sparse, data, solutions, dz, dlam, dmu, threads, *wanted):
         calls.append(dz.shape)
-        return original(sparse, data, solutions, dz, dlam, dmu, threads)
+        return original(sparse, data, solutions, dz, dlam, dmu, threads, *wanted)
 
     monkeypatch.setattr(layer.engine, "backward_batch", counting)
     J = torch.func.jacfwd(lambda q: layer(P, q, C, d)[0])(q)

@@ -198,3 +198,41 @@ def test_dqp_layer_outputs_have_the_batch_axis_and_gradients(fast_calls):
     (g_flat,) = torch.autograd.grad(flat[0].sum() + flat[2].sum(), [q])
     torch.testing.assert_close(g, g_flat, rtol=0, atol=0)
     assert fast_calls == [True, True]
+
+
+@pytest.mark.parametrize("case", ["single", "batch", "sparse batch"])
+def test_constant_matrices_give_the_same_vector_gradients(case):
+    # Constant P, C, A: the core computes only the vector gradients (no n x n
+    # or m x n products); those must equal what a call that also
+    # differentiates the matrices gives them.
+    qp = make_qp(5, 4, 2, seed=13, sparse=case == "sparse batch")
+    layer = dqp.QPLayer()
+    batch = case != "single"
+
+    def vector_grads(matrices_need_grad):
+        P, C, A = (torch.tensor(qp[k], requires_grad=matrices_need_grad) for k in "PCA")
+        if case == "sparse batch":
+            P, C, A = (M.detach().to_sparse_coo().requires_grad_(matrices_need_grad) for M in (P, C, A))
+        q, d, b = (torch.tensor(np.stack([qp[k], 1.1 * qp[k]]) if batch else qp[k], requires_grad=True)
+                   for k in "qdb")
+        z, lam, mu = layer(P, q, C, d, A, b)
+        ((z ** 2).sum() + lam.sum() + (2 * mu).sum()).backward()
+        assert (P.grad is not None) == matrices_need_grad
+        return q.grad, d.grad, b.grad
+
+    for part, full in zip(vector_grads(False), vector_grads(True)):
+        assert part.abs().max() > 0
+        torch.testing.assert_close(part, full, rtol=0, atol=0)
+
+
+def test_core_backward_computes_only_the_wanted_gradients():
+    qp = make_qp(5, 4, 2, seed=14)
+    core = dqp.QPLayer().engine.core
+    data = [np.ascontiguousarray(qp[k]) for k in "PqCdAb"]
+    solution = core.forward_dense(*data)
+    seeds = (np.ones(5), np.ones(2), np.ones(4))
+    full = core.backward_dense(*data, solution, *seeds)
+    part = core.backward_dense(*data, solution, *seeds, (False, True, False, True, False, False))
+    assert [g is None for g in part] == [True, False, True, False, True, True]
+    np.testing.assert_array_equal(part[1], full[1])
+    np.testing.assert_array_equal(part[3], full[3])
