@@ -100,12 +100,17 @@ def batch_breakdown(path: Path, calls: int) -> dict:
 
 def fresh_clone_build() -> dict:
     """Seconds of scripts/setup.sh and then scripts/test.sh on a fresh clone of HEAD, empty ccache."""
-    # Beside this checkout, so that the tests find ../shared/data as they do here.
-    work = Path(tempfile.mkdtemp(prefix="dqp-build-", dir=ROOT.parent))
+    # The clone sits beside this checkout, so that its tests find ../shared/data
+    # as they do here (a clone one level deeper skipped a hundred of them).
+    clone = Path(tempfile.mkdtemp(prefix="dqp-build-", dir=ROOT.parent))
+    cache = Path(tempfile.mkdtemp(prefix="dqp-ccache-"))
     try:
-        clone = work / "dqp"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-        env = dict(os.environ, CCACHE_DIR=str(work / "ccache"))
+        # Nothing inherited from a shell that sourced scripts/ccache.sh for this
+        # checkout: its CCACHE_BASEDIR would keep the clone's paths absolute,
+        # and then the wheel's build tree and the tests' share no object.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CCACHE_")}
+        env["CCACHE_DIR"] = str(cache)
         times = {}
         ccache = shutil.which("ccache")
         for name in ("setup", "test"):
@@ -123,7 +128,8 @@ def fresh_clone_build() -> dict:
             times["hits"], times["compiles"] = hits, hits + int(counts.get("cache_miss", 0))
         return times
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(clone, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def mpc_summary(path: Path) -> dict:
