@@ -29,7 +29,8 @@ inline bool is_sparse(const SparseProblem&) { return true; }
 // starts with the Schur complement (two Cholesky factorizations, about a
 // third of LU's flops when P is positive definite: the active-set step of
 // an n = 50 problem of the batch benchmark takes 35 µs against 48); it
-// refuses a semidefinite P or an inaccurate solve, and LU takes over.
+// refuses a semidefinite P or a solve that refinement cannot make accurate,
+// and LU takes over.
 // With `strict` (Settings::strict_linear_solver) the chain is the requested
 // solver alone.
 inline std::vector<std::string> build_factorization_chain(const std::string& requested,

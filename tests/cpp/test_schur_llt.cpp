@@ -67,6 +67,42 @@ TEST(SchurLLT, GradientsMatchFiniteDifferences) {
   expect_gradients_match_finite_differences("schur_llt", Constraints::InequalitiesOnly, false, 307);
 }
 
+// P = M Mᵀ + 1e-4 I (the batch benchmark's problems): the Schur complement
+// loses digits to P's condition, but refined solves recover them, so the
+// layer keeps schur_llt (it used to hand 48 of 128 such problems to LU, at
+// twice the flops) and its solution and gradients are LU's.
+TEST(SchurLLT, BadlyConditionedPIsRefinedNotRefused) {
+  std::mt19937 rng(309);
+  const Index n = 50, m = 50, p = 25;
+  Settings lu_settings;
+  lu_settings.lin_solver = "lu";
+  const Layer layer, lu_layer(lu_settings);
+  for (int trial = 0; trial < 16; ++trial) {
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    DenseQP qp;
+    const Eigen::MatrixXd M = gaussian_matrix(rng, n, n);
+    qp.P = M * M.transpose() + 1e-4 * Eigen::MatrixXd::Identity(n, n);
+    qp.q = gaussian_matrix(rng, n, 1);
+    qp.C = gaussian_matrix(rng, m, n);
+    qp.A = gaussian_matrix(rng, p, n);
+    const Vector z0 = gaussian_matrix(rng, n, 1);
+    qp.d = qp.C * z0 + Vector::Constant(m, 0.5);
+    qp.b = qp.A * z0;
+    const Solution s = layer.forward(qp.view()), reference = lu_layer.forward(qp.view());
+    ASSERT_EQ(s.status, Status::Optimal);
+    ASSERT_EQ(reference.status, Status::Optimal);
+    EXPECT_EQ(s.linear_solver(), "schur_llt");
+    EXPECT_EQ(s.active, reference.active);
+    EXPECT_TRUE(near_relative(s.z, reference.z, 1e-9));
+    const Vector dz = Vector::Ones(n);
+    const DenseGradients g = layer.backward(qp.view(), s, dz, Vector(), Vector());
+    const DenseGradients g_lu = lu_layer.backward(qp.view(), reference, dz, Vector(), Vector());
+    EXPECT_TRUE(near_relative(g.q, g_lu.q, 1e-9));
+    EXPECT_TRUE(near_relative(g.d, g_lu.d, 1e-9));
+    EXPECT_TRUE(near_relative(g.b, g_lu.b, 1e-9));
+  }
+}
+
 TEST(SchurLLT, SingularKFallsBackAndIsFlagged) { expect_singular_kkt_falls_back("schur_llt", false, 308); }
 
 }  // namespace
