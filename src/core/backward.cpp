@@ -89,8 +89,10 @@ DenseGradients Layer::backward(const DenseProblem& given, const Solution& soluti
   DenseGradients g;
   if (wanted.P) g.P = 0.5 * (adj.dz * z.transpose() + z * adj.dz.transpose());
   if (wanted.q) g.q = adj.dz;
-  if (wanted.A) g.A = adj.dlam * z.transpose() + solution.lam * adj.dz.transpose();
-  if (wanted.A && qp.p() == 0) g.A.resize(0, n);
+  if (wanted.A) {
+    g.A = adj.dlam * z.transpose() + solution.lam * adj.dz.transpose();
+    if (qp.p() == 0) g.A.resize(0, n);
+  }
   if (wanted.b) g.b = -adj.dlam;
   if (wanted.C) g.C = RowMatrix::Zero(m, n);
   if (wanted.d) g.d = Vector::Zero(m);

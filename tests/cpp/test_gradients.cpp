@@ -111,24 +111,6 @@ TEST(Gradients, SparseBoth) { check_random(Constraints::Both, 40, 104, true); }
 TEST(Gradients, SparseInequalitiesOnly) { check_random(Constraints::InequalitiesOnly, 20, 105, true); }
 TEST(Gradients, SparseEqualitiesOnly) { check_random(Constraints::EqualitiesOnly, 20, 106, true); }
 
-// A GradientSelection computes the gradients it names, equal to those of a
-// full backward to the last bit, and leaves the others empty.
-template <class Gradients>
-void expect_selected(const Gradients& part, const Gradients& full, const GradientSelection& wanted) {
-  const auto check = [](bool want, const auto& got, const auto& all, const char* name) {
-    if (want)
-      EXPECT_EQ(got, all) << name;
-    else
-      EXPECT_EQ(got.size(), 0) << name << " was not asked for";
-  };
-  check(wanted.P, part.P, full.P, "P");
-  check(wanted.q, part.q, full.q, "q");
-  check(wanted.C, part.C, full.C, "C");
-  check(wanted.d, part.d, full.d, "d");
-  check(wanted.A, part.A, full.A, "A");
-  check(wanted.b, part.b, full.b, "b");
-}
-
 TEST(Gradients, SelectionComputesOnlyWhatIsAsked) {
   std::mt19937 rng(109);
   const GeneratedQP generated = random_qp(rng, {7, 2, 3, 6, 0.5});

@@ -132,6 +132,24 @@ template <class A, class B>
 // lost: `body` should only compute.
 ::testing::AssertionResult runs_without_crashing(const std::function<void()>& body);
 
+// A GradientSelection computes the gradients it names, equal to those of a
+// full backward to the last bit, and leaves the others empty.
+template <class Gradients>
+void expect_selected(const Gradients& part, const Gradients& full, const GradientSelection& wanted) {
+  const auto check = [](bool want, const auto& got, const auto& all, const char* name) {
+    if (want)
+      EXPECT_EQ(got, all) << name;
+    else
+      EXPECT_EQ(got.size(), 0) << name << " was not asked for";
+  };
+  check(wanted.P, part.P, full.P, "P");
+  check(wanted.q, part.q, full.q, "q");
+  check(wanted.C, part.C, full.C, "C");
+  check(wanted.d, part.d, full.d, "d");
+  check(wanted.A, part.A, full.A, "A");
+  check(wanted.b, part.b, full.b, "b");
+}
+
 // Runs `body` and returns the exception's what() if it threw
 // std::invalid_argument; fails the test otherwise.
 std::string invalid_argument_message(const std::function<void()>& body);
